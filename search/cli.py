@@ -1,0 +1,230 @@
+"""The ``news-search`` command line: build and update the index, search it, evaluate, serve."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from search import indexer
+from search.records import IngestProblem
+from search.searching import SearchEngine, SearchError, SearchRequest, parse_date_option
+
+PROJECT_SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
+
+
+def default_seeds() -> Path:
+    """``seeds/`` of the working folder, else the project's own."""
+    local = Path("seeds")
+    return local if local.is_dir() else PROJECT_SEEDS
+
+
+def _index_option(f):
+    return click.option(
+        "--index",
+        "index_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Index folder (default: $NEWS_SEARCH_INDEX, else index/).",
+    )(f)
+
+
+def _report_problem(problem: IngestProblem) -> None:
+    prefix = "skipped" if problem.skipped else "warning"
+    click.echo(f"{prefix}: {problem}", err=True)
+
+
+def _progress(desc: str):
+    bar = tqdm(desc=desc, unit=" docs", file=sys.stderr, disable=not sys.stderr.isatty())
+    return bar, bar.update
+
+
+def _summary(report: indexer.IngestReport, verb: str) -> None:
+    click.echo(
+        f"{verb} {report.indexed} articles, skipped {report.skipped}, "
+        f"warnings {report.warnings}, {report.seconds:.1f} s, "
+        f"{report.docs_per_second:.0f} docs/s"
+    )
+
+
+def ensure_index(root: Path) -> None:
+    """Build the seed index when there is none yet, saying so."""
+    if indexer.live_dir(root) is None:
+        seeds = default_seeds()
+        click.echo(f"No index in {root} yet: building it from {seeds}/ first.", err=True)
+        report = indexer.build(root, [seeds], on_problem=_report_problem)
+        _summary(report, "Indexed")
+
+
+@click.group()
+@click.version_option(package_name="news-search")
+def main() -> None:
+    """Full-text search for Russian news."""
+
+
+@main.group("index")
+def index_group() -> None:
+    """Build, update and inspect the index."""
+
+
+@index_group.command("build")
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@_index_option
+@click.option("--procs", type=int, default=None, help="Worker processes (default: all cores).")
+@click.option("--strict", is_flag=True, help="Exit non-zero when any record was skipped.")
+def build_command(sources, index_dir, procs, strict) -> None:
+    """Build a new index from SOURCE files or folders (default: seeds/)."""
+    root = indexer.resolve_index_dir(index_dir)
+    sources = list(sources) or [default_seeds()]
+    bar, update = _progress("indexing")
+    try:
+        report = indexer.build(
+            root,
+            sources,
+            procs=procs or os.cpu_count() or 1,
+            on_problem=_report_problem,
+            progress=update,
+        )
+    finally:
+        bar.close()
+    _summary(report, "Indexed")
+    if strict and report.skipped:
+        sys.exit(1)
+
+
+@index_group.command("update")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_index_option
+@click.option("--strict", is_flag=True, help="Exit non-zero when any record was skipped.")
+def update_command(sources, index_dir, strict) -> None:
+    """Add articles from SOURCE, replacing those with the same id."""
+    root = indexer.resolve_index_dir(index_dir)
+    bar, update = _progress("updating")
+    try:
+        report = indexer.update(root, sources, on_problem=_report_problem, progress=update)
+    except indexer.IndexMissing as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        bar.close()
+    _summary(report, "Added or replaced")
+    if strict and report.skipped:
+        sys.exit(1)
+
+
+@index_group.command("delete")
+@click.argument("ids", nargs=-1, required=True)
+@_index_option
+def delete_command(ids, index_dir) -> None:
+    """Delete articles by ID."""
+    root = indexer.resolve_index_dir(index_dir)
+    try:
+        missing = indexer.delete(root, ids)
+    except indexer.IndexMissing as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Deleted {len(ids) - len(missing)} articles.")
+    for article_id in missing:
+        click.echo(f"not in the index: {article_id}", err=True)
+
+
+@index_group.command("stats")
+@_index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats_command(index_dir, as_json) -> None:
+    """Documents, size on disk, last build time and sources."""
+    root = indexer.resolve_index_dir(index_dir)
+    try:
+        stats = indexer.stats(root)
+    except indexer.IndexMissing as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"index:     {stats['index']}")
+    click.echo(f"documents: {stats['documents']}")
+    click.echo(f"size:      {stats['size_bytes'] / 1e6:.1f} MB")
+    click.echo(f"built at:  {stats['built_at']}")
+    click.echo(f"sources:   {', '.join(stats['sources'])}")
+
+
+def _search_options(f):
+    for option in reversed(
+        [
+            click.option("--limit", "-n", type=int, default=10, help="Hits per page."),
+            click.option("--page", type=int, default=1),
+            click.option(
+                "--sort", type=click.Choice(["relevance", "date", "date_asc"]), default="relevance"
+            ),
+            click.option("--from", "date_from", help="From date: YYYY, YYYY-MM or YYYY-MM-DD."),
+            click.option("--to", "date_to", help="To date: YYYY, YYYY-MM or YYYY-MM-DD."),
+            click.option("--source"),
+            click.option("--topic"),
+            click.option("--tag"),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+@main.command("query")
+@click.argument("text", nargs=-1, required=True)
+@_index_option
+@_search_options
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON of the search API.")
+def query_command(
+    text, index_dir, limit, page, sort, date_from, date_to, source, topic, tag, as_json
+) -> None:
+    """Search the index for TEXT."""
+    root = indexer.resolve_index_dir(index_dir)
+    ensure_index(root)
+    engine = SearchEngine(root)
+    try:
+        request = SearchRequest(
+            q=" ".join(text),
+            page=page,
+            per_page=limit,
+            sort=sort,
+            date_from=parse_date_option(date_from, last=False),
+            date_to=parse_date_option(date_to, last=True),
+            source=source,
+            topic=topic,
+            tag=tag,
+        )
+        result = engine.search(request)
+    except SearchError as error:
+        raise click.BadParameter(error.message) from error
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    _print_results(result)
+
+
+def _terminal(fragment: str) -> str:
+    """HTML with marks -> terminal text with the marked forms in bold."""
+    parts = _MARK.split(fragment)
+    out = []
+    for i, part in enumerate(parts):
+        text = html.unescape(part)
+        out.append(click.style(text, bold=True) if i % 2 else text)
+    return "".join(out).replace("\n", " ")
+
+
+def _print_results(result: dict) -> None:
+    if result["corrected_query"]:
+        click.echo(f"Showing results for «{result['corrected_query']}» (typed «{result['query']}»)")
+    if result["did_you_mean"]:
+        click.echo(f"Did you mean «{result['did_you_mean']}»?")
+    click.echo(f"{result['total']} found in {result['took_ms']:.1f} ms")
+    first = (result["page"] - 1) * result["per_page"]
+    for number, hit in enumerate(result["hits"], start=first + 1):
+        meta = " · ".join(x for x in (hit["date"], hit["source"], hit["topic"]) if x)
+        click.echo()
+        click.echo(f"{number}. {_terminal(hit['title_html'])}")
+        click.echo(f"   {meta} · {hit['id']}")
+        click.echo(f"   {_terminal(hit['snippet_html'])}")

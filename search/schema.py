@@ -1,0 +1,109 @@
+"""The Whoosh schema: analyzed fields built on the Russian analyzer, stored display fields.
+
+Lemma fields (title, summary, text) keep positions for phrase search; the ``exact``
+field holds the surface forms of all three, for exact-form search (``!word``) and the
+exact-form ranking bonus. The article text is stored zlib-compressed: uncompressed, it
+would be most of the index's size.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from whoosh import fields, formats
+from whoosh.fields import Schema
+from whoosh.system import pack_uint
+
+from search.analysis import RussianAnalyzer, field_postings
+
+
+class PackedPositions(formats.Positions):
+    """Positions as varint-coded deltas.
+
+    Whoosh's own Positions format pickles a list per posting, which made the index
+    about three times larger than the text it holds.
+    """
+
+    def encode(self, poslist: list[int]) -> bytes:
+        out = bytearray()
+        base = 0
+        for pos in poslist:
+            delta = pos - base
+            base = pos
+            while delta >= 0x80:
+                out.append((delta & 0x7F) | 0x80)
+                delta >>= 7
+            out.append(delta)
+        return bytes(out)
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        positions = []
+        pos = delta = shift = 0
+        for byte in valuestring:
+            delta |= (byte & 0x7F) << shift
+            if byte & 0x80:
+                shift += 7
+            else:
+                pos += delta
+                positions.append(pos)
+                delta = shift = 0
+        return positions
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return sum(1 for byte in valuestring if not byte & 0x80)
+
+    def decode_weight(self, valuestring: bytes) -> float:
+        return self.decode_frequency(valuestring) * self.field_boost
+
+
+class LemmaText(fields.TEXT):
+    """A TEXT field whose indexing takes the analyzer's fast path."""
+
+    def __init__(self, **kwargs):
+        super().__init__(analyzer=RussianAnalyzer(), **kwargs)
+        self.format = PackedPositions()
+
+    def index(self, value, **kwargs):
+        postings, _ = field_postings(value)
+        encode = self.format.encode
+        for term, positions in postings.items():
+            yield term.encode("utf-8"), len(positions), float(len(positions)), encode(positions)
+
+
+class SurfaceText(fields.TEXT):
+    """Surface forms only, with frequencies (no positions)."""
+
+    def __init__(self):
+        super().__init__(analyzer=RussianAnalyzer(surface=True), phrase=False)
+        self.format = formats.Frequency()
+
+    def index(self, value, **kwargs):
+        _, surfaces = field_postings(value)
+        for surface, count in surfaces.items():
+            yield surface.encode("utf-8"), count, float(count), pack_uint(count)
+
+
+def build_schema() -> Schema:
+    """The schema of a new index."""
+    return Schema(
+        id=fields.ID(unique=True, stored=True),
+        title=LemmaText(stored=True),
+        summary=LemmaText(stored=True),
+        text=LemmaText(stored=False),
+        exact=SurfaceText(),
+        text_zlib=fields.STORED(),
+        url=fields.STORED(),
+        date=fields.DATETIME(stored=True, sortable=True),
+        source=fields.ID(stored=True, sortable=True),
+        topic=fields.ID(stored=True, sortable=True),
+        tags=fields.KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
+        year=fields.NUMERIC(stored=False, sortable=True),
+    )
+
+
+def compress_text(text: str) -> bytes:
+    return zlib.compress(text.encode("utf-8"), 6)
+
+
+def decompress_text(blob: bytes | None) -> str:
+    return zlib.decompress(blob).decode("utf-8") if blob else ""
