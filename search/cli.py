@@ -228,3 +228,38 @@ def _print_results(result: dict) -> None:
         click.echo(f"{number}. {_terminal(hit['title_html'])}")
         click.echo(f"   {meta} · {hit['id']}")
         click.echo(f"   {_terminal(hit['snippet_html'])}")
+
+
+@main.command("eval")
+@click.argument("judgements", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_command(judgements, index_dir, as_json) -> None:
+    """MRR@10 and recall@10 per query kind over a JUDGEMENTS file (JSON Lines)."""
+    from search.evaluation import evaluate, format_table, load_judgements
+
+    root = indexer.resolve_index_dir(index_dir)
+    try:
+        engine = SearchEngine(root)
+        report = evaluate(engine, load_judgements(judgements))
+    except indexer.IndexMissing as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_table(report))
+
+
+@main.command("serve")
+@_index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True)
+def serve_command(index_dir, host, port, threads) -> None:
+    """Serve the search page and the JSON API (waitress), building the seed index if needed."""
+    # Imported here so that the other commands do not load Flask.
+    from web.server import serve
+
+    root = indexer.resolve_index_dir(index_dir)
+    ensure_index(root)
+    serve(root, host=host, port=port, threads=threads)

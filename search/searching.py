@@ -362,8 +362,10 @@ class SearchEngine:
             return None
         if len(units) > 1:
             # "россия/сша": several words in one token, all wanted.
-            subs = [self._word(Word(u.surface, word.exact, False, word.field), compiled)
-                    for u in units]
+            subs = [
+                self._word(Word(u.surface, word.exact, False, word.field), compiled)
+                for u in units
+            ]
             subs = [s for s in subs if s is not None]
             return wq.And(subs) if subs else None
         unit = units[0]
@@ -520,9 +522,8 @@ def _query_units(text: str) -> list[Unit]:
     """The words of a query token, a hyphenated word whole (not also its parts)."""
     units: list[Unit] = []
     for unit in analyze(text):
-        if units and unit.pos == units[-1].pos and unit.start >= units[-1].start:
-            if unit.end <= units[-1].end:
-                continue
+        if units and unit.start >= units[-1].start and unit.end <= units[-1].end:
+            continue
         units.append(unit)
     return units
 
