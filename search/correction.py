@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 from search.morphology import is_known
+from search.normalize import normalize_word
+from search.query import Word
 
 _LATIN_KEYS = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`" + 'QWERTYUIOP{}ASDFGHJKL:"ZXCVBNM<>~'
 _CYRILLIC_KEYS = "йцукенгшщзхъфывапролджэячсмитьбюё" + "ЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮЁ"
@@ -21,6 +25,9 @@ _LAYOUT_WORD = re.compile(r"^[a-zA-Z\[\]{};:'\",.<>`~]+(?:-[a-zA-Z\[\]{};:'\",.<
 # word they show that the layout was wrong.
 _PUNCTUATION_LETTERS = re.compile(r"[a-zA-Z][\[\]{};:'\",.<>`~]+[a-zA-Z]")
 RUSSIAN_LETTERS = "абвгдежзийклмнопрстуфхцчшщъыьэюя"
+LATIN_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+RARE = 3  # articles: a form this rare may be a typo even though the index holds it
+COMMON_RATIO = 50  # ...when a neighbour is this many times more common
 
 DocFrequency = Callable[[str], int]
 
@@ -78,7 +85,7 @@ def best_correction(
     """
     if len(word) < 3:
         return None
-    alphabet = RUSSIAN_LETTERS if re.search("[а-я]", word) else "abcdefghijklmnopqrstuvwxyz"
+    alphabet = RUSSIAN_LETTERS if re.search("[а-я]", word) else LATIN_LETTERS
     candidates = edits1(word, alphabet)
     best = _most_frequent(candidates, frequency)
     if best is None:
@@ -95,3 +102,93 @@ def _most_frequent(candidates, frequency: DocFrequency) -> str | None:
         if freq > best_freq:
             best, best_freq = candidate, freq
     return best
+
+
+class Vocabulary(Protocol):
+    """What correction needs to know of the index."""
+
+    def frequency(self, form: str) -> int:
+        """Articles holding the normalized surface form."""
+
+    def lemma_frequency(self, form: str) -> int:
+        """Articles holding a lemma of the form (in the text)."""
+
+    def within_two(self, form: str) -> list[str]:
+        """Indexed forms up to two edits away."""
+
+
+@dataclass
+class Correction:
+    text: str | None = None  # the corrected query, when a word was replaced
+    did_you_mean: str | None = None  # a suggestion that was not applied
+
+
+def correct_words(text: str, words: list[Word], vocabulary: Vocabulary) -> Correction:
+    """Fix the keyboard layout and unknown words of a query.
+
+    Only the words that change are replaced in the query text, so operators and the
+    rest of the query stay as typed.
+    """
+    replacements: dict[str, str] = {}
+    suggestions: dict[str, str] = {}
+    for word in words:
+        raw = word.text
+        if raw in replacements or word.prefix:
+            continue
+        if could_be_layout(raw):
+            cyrillic = from_latin_layout(raw)
+            if prefer_layout(raw, cyrillic, vocabulary.frequency):
+                replacements[raw] = cyrillic
+                continue
+            fixed = _fix_typo(cyrillic, vocabulary)
+            if fixed and vocabulary.frequency(normalize_word(raw)) == 0:
+                replacements[raw] = fixed
+                continue
+        if word.exact:
+            continue
+        fixed = _fix_typo(raw, vocabulary)
+        if fixed:
+            replacements[raw] = fixed
+            continue
+        suggestion = _common_neighbour(raw, vocabulary)
+        if suggestion:
+            suggestions[raw] = suggestion
+    return Correction(
+        _replace_words(text, replacements) if replacements else None,
+        _replace_words(text, suggestions) if suggestions else None,
+    )
+
+
+def _fix_typo(raw: str, vocabulary: Vocabulary) -> str | None:
+    """A correction for a word that neither the index nor the dictionary knows."""
+    surface = normalize_word(raw)
+    if len(surface) < 3 or not surface.isalpha() or vocabulary.frequency(surface) > 0:
+        return None
+    if vocabulary.lemma_frequency(surface) > 0 or is_known(surface):
+        return None
+    return best_correction(
+        surface, vocabulary.frequency, vocabulary.lemma_frequency, vocabulary.within_two
+    )
+
+
+def _common_neighbour(raw: str, vocabulary: Vocabulary) -> str | None:
+    """A far more common form one edit away from a rare unknown word: offered, not applied."""
+    surface = normalize_word(raw)
+    if len(surface) < 4 or not surface.isalpha() or is_known(surface):
+        return None
+    own = vocabulary.frequency(surface)
+    if own == 0 or own > RARE:
+        return None
+    alphabet = RUSSIAN_LETTERS if re.search("[а-я]", surface) else LATIN_LETTERS
+    best, best_freq = None, own * COMMON_RATIO
+    for candidate in sorted(edits1(surface, alphabet)):
+        freq = vocabulary.frequency(candidate)
+        if freq > best_freq:
+            best, best_freq = candidate, freq
+    return best
+
+
+def _replace_words(text: str, replacements: dict[str, str]) -> str:
+    keys = sorted(replacements, key=len, reverse=True)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(k) for k in keys) + r")(?!\w)")
+    return pattern.sub(lambda m: replacements[m.group()], text)

@@ -1,4 +1,4 @@
-"""Known-item evaluation: MRR@10 and recall@10 per query kind, through the shared search function."""
+"""Known-item evaluation: MRR@10 and recall@10 per query kind, via the shared search function."""
 
 from __future__ import annotations
 
@@ -39,9 +39,7 @@ def evaluate(engine: SearchEngine, judgements: list[dict]) -> dict:
         relevant = set(judgement["relevant"])
         rank = next((i for i, doc_id in enumerate(ids, 1) if doc_id in relevant), None)
         per_kind[judgement["kind"]].append((1 / rank if rank else 0.0, 1.0 if rank else 0.0))
-    kinds = {
-        kind: _scores(values) for kind, values in sorted(per_kind.items())
-    }
+    kinds = {kind: _scores(values) for kind, values in sorted(per_kind.items())}
     kinds["all"] = _scores([v for values in per_kind.values() for v in values])
     return {
         "queries": len(judgements),

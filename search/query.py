@@ -1,7 +1,7 @@
 """The query language, parsed into a small syntax tree.
 
     word            any form of the word            "переговоры министров"   phrase, any forms
-    !word           that exact form only            "фраза"~3                words within 3 positions
+    !word           that exact form only            "фраза"~3                within 3 positions
     -word  +word    exclude / require               a OR b,  a | b           either
     ( ... )         grouping                        word*                    prefix of a lemma
     title: source: topic: tag:   one field          date:2018-01-01..2018-03-31 (or 2018-01, 2018)
@@ -149,7 +149,7 @@ class _Parser:
 
     def word(self, raw: str) -> Node | None:
         modifier = raw[0] if raw[0] in "+-!" and len(raw) > 1 else ""
-        body = raw[len(modifier):]
+        body = raw[len(modifier) :]
         name, sep, value = body.partition(":")
         if sep and value and name.lower() in FIELDS | {"date": "date"}:
             name = name.lower()

@@ -7,11 +7,12 @@ not a mark is HTML-escaped: the corpus has leftover markup and scripts in its te
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from html import escape
 import re
+from dataclasses import dataclass
+from functools import cached_property
+from html import escape
 
-from search.analysis import analyze
+from search.forms import FormFilter
 
 SNIPPET_CHARS = 250
 MAX_PASSAGES = 2
@@ -19,25 +20,24 @@ ELLIPSIS = "…"
 _SPACE = re.compile(r"\s+")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Highlighter:
     """What to mark: lemma terms (any form) and exact surface forms."""
 
     terms: frozenset[str]
     surfaces: frozenset[str] = frozenset()
 
+    @cached_property
+    def forms(self) -> FormFilter:
+        return FormFilter(self.terms, self.surfaces)
+
     def spans(self, text: str) -> list[tuple[int, int, frozenset[str]]]:
         """Matched (start, end, terms) spans, outermost for hyphenated words."""
         spans: list[tuple[int, int, frozenset[str]]] = []
-        for word in analyze(text):
-            hit = self.terms.intersection(word.terms)
-            if not hit and word.surface in self.surfaces:
-                hit = {word.surface}
-            if not hit:
-                continue
+        for word, hit in self.forms.matches(text):
             if spans and word.start < spans[-1][1]:
                 continue  # a part inside a hyphenated word already marked whole
-            spans.append((word.start, word.end, frozenset(hit)))
+            spans.append((word.start, word.end, hit))
         return spans
 
     def mark(self, text: str) -> str:

@@ -1,4 +1,4 @@
-"""Synonyms and abbreviations (РФ / Россия, МИД / министерство иностранных дел), applied at query time.
+"""Synonyms and abbreviations (РФ / Россия, МИД / министерство иностранных дел), at query time.
 
 The groups live in ``synonyms.txt`` beside this module, one group a line. Members are
 compared by their lemmas, so "России" finds the group of "россия".
