@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from search.analysis import WORD, Word, analyze
 from search.morphology import morph_analyzer
-from search.normalize import COMBINING, INVISIBLE
+from search.normalize import COMBINING, INVISIBLE, is_cyrillic
 
 PREFIX_LENGTH = 5
 _WORD_CHARS = re.compile(rf"[^\W_]|[-‐‑{INVISIBLE}{COMBINING}]")
@@ -30,12 +30,18 @@ _MIXED = re.compile("[а-я][aceopxykmthb]|[aceopxykmthb][а-я]")
 def paradigm_prefixes(term: str) -> frozenset[str]:
     """Prefixes that every form of ``term``'s dictionary paradigms starts with."""
     prefixes = {term[:PREFIX_LENGTH]}
-    if term.isalpha() and not term.isascii():
-        for parse in morph_analyzer().parse(term):
-            if parse.normal_form.replace("ё", "е") != term:
-                continue
-            for form in parse.lexeme:
-                prefixes.add(form.word.replace("ё", "е")[:PREFIX_LENGTH])
+    if not (term.isalpha() and is_cyrillic(term)):
+        return frozenset(prefixes)
+    try:
+        parses = morph_analyzer().parse(term)
+    except ValueError:
+        # pymorphy3 asks unicodedata for letter names, which some scripts lack.
+        return frozenset(prefixes)
+    for parse in parses:
+        if parse.normal_form.replace("ё", "е") != term:
+            continue
+        for form in parse.lexeme:
+            prefixes.add(form.word.replace("ё", "е")[:PREFIX_LENGTH])
     return frozenset(prefixes)
 
 

@@ -35,6 +35,9 @@ from search.snippets import Highlighter
 EXACT_BOOST = 0.3
 PROXIMITY_BOOST = 1.5
 PROXIMITY_CANDIDATES = 30
+HEADLINE_FIELDS = ("title", "summary")
+HEADLINE_WORD_BONUS = 40.0  # each query word the headline (or the lead) holds
+LEAD_SHARE = 1.0
 COVERAGE_STEP = 1000.0  # one more query word matched outranks any score difference
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
@@ -198,8 +201,10 @@ class SearchEngine:
         required = arrays.alive.copy()
         optional = np.zeros(arrays.size, dtype=bool)
         has_optional = False
+        in_field = {name: np.zeros(arrays.size, dtype=np.float64) for name in HEADLINE_FIELDS}
         for clause in plan.clauses:
             score = np.zeros(arrays.size, dtype=np.float64)
+            clause_in = {name: np.zeros(arrays.size, dtype=bool) for name in HEADLINE_FIELDS}
             for word in clause.words:
                 for field_name in word.fields:
                     best = np.zeros(arrays.size, dtype=np.float32)
@@ -208,6 +213,10 @@ class SearchEngine:
                         best[ids] = np.maximum(best[ids], weights)
                     boost = FIELD_BOOSTS.get(field_name, 1.0) * word.weight
                     score += boost * best
+                    if field_name in clause_in:
+                        clause_in[field_name] |= best > 0
+            for name, found in clause_in.items():
+                in_field[name] += found
             if clause.match is None:
                 mask = score > 0
             else:
@@ -226,7 +235,9 @@ class SearchEngine:
         for unit in plan.plain_units:
             ids, weights = arrays.bm25("exact", unit.surface)
             relevance[ids] += EXACT_BOOST * weights
-        relevance += coverage * COVERAGE_STEP
+        # Query words gathered in the headline or the lead: what a searcher remembers.
+        gathered = np.maximum(in_field["title"], in_field["summary"] * LEAD_SHARE)
+        relevance += coverage * COVERAGE_STEP + gathered * HEADLINE_WORD_BONUS
         relevance[~matched] = 0.0
         return matched, relevance
 
@@ -254,12 +265,14 @@ class SearchEngine:
             return docs[np.lexsort((-relevance[docs], keys))][:needed]
         top = max(needed, PROXIMITY_CANDIDATES)
         if docs.size > top:
-            part = np.argpartition(-relevance[docs], top - 1)[:top]
-            docs = docs[part]
-        docs = docs[np.argsort(-relevance[docs], kind="stable")]
+            # The leaders, and every document tied with the last of them, so that
+            # pages never depend on how a partition split a tie.
+            cut = -np.partition(-relevance[docs], top - 1)[top - 1]
+            docs = docs[relevance[docs] >= cut]
+        docs = _by_relevance(docs, relevance)
         if len(plan.plain_units) > 1:
             _proximity_bonus(arrays.searcher, docs[:PROXIMITY_CANDIDATES], plan, relevance)
-            docs = docs[np.argsort(-relevance[docs], kind="stable")]
+            docs = _by_relevance(docs, relevance)
         return docs[:needed]
 
     def _filter_mask(self, arrays: IndexArrays, request: SearchRequest, parsed) -> np.ndarray:
@@ -376,6 +389,11 @@ def _prefix_expander(arrays: IndexArrays):
         return terms
 
     return expand
+
+
+def _by_relevance(docs: np.ndarray, relevance: np.ndarray) -> np.ndarray:
+    """Most relevant first; ties in index order."""
+    return docs[np.lexsort((docs, -relevance[docs]))]
 
 
 def _has_filters(request: SearchRequest, parsed) -> bool:

@@ -1,0 +1,86 @@
+"""URL parameters -> SearchRequest, shared by the page, the results fragment and the API.
+
+Every malformed value becomes a ``SearchError`` (a 400 with a code and a message), so
+no input reaches the engine in a shape that could fail there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+
+from search.query import MAX_QUERY_LENGTH
+from search.searching import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    SORTS,
+    SearchError,
+    SearchRequest,
+    parse_date_option,
+)
+
+DEFAULT_PER_PAGE = 10
+MAX_FILTER_LENGTH = 200
+MAX_SUGGESTIONS = 10
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+_FALSE = {"0", "false", "no", "off"}
+
+
+def query_text(args: Mapping[str, str], required: bool = True) -> str:
+    """The ``q`` parameter, checked for length (and, when ``required``, for emptiness)."""
+    q = args.get("q", "")
+    if len(q) > MAX_QUERY_LENGTH:
+        raise SearchError(
+            "query_too_long", f"q is {len(q)} characters long; at most {MAX_QUERY_LENGTH} allowed"
+        )
+    if required and not q.strip():
+        raise SearchError("empty_query", "q must not be empty")
+    return q
+
+
+def whole_number(
+    args: Mapping[str, str], name: str, default: int, low: int, high: int, code: str
+) -> int:
+    """An integer parameter; only plain ASCII digits in ``low..high`` are accepted."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not _WHOLE_NUMBER.fullmatch(raw.strip()) or not low <= int(raw) <= high:
+        raise SearchError(code, f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _filter_value(args: Mapping[str, str], name: str) -> str | None:
+    value = args.get(name, "").strip()
+    if len(value) > MAX_FILTER_LENGTH:
+        raise SearchError(f"bad_{name}", f"{name} is longer than {MAX_FILTER_LENGTH} characters")
+    return value or None
+
+
+def _date(args: Mapping[str, str], name: str, last: bool) -> dt.date | None:
+    value = args.get(name)
+    if value is not None and len(value) > 20:
+        raise SearchError("bad_date", f"bad date in {name}: use YYYY, YYYY-MM or YYYY-MM-DD")
+    return parse_date_option(value, last=last)
+
+
+def search_request(args: Mapping[str, str]) -> SearchRequest:
+    """The SearchRequest of the URL parameters (``q`` must be present)."""
+    sort = args.get("sort") or "relevance"
+    if sort not in SORTS:
+        raise SearchError("bad_sort", f"sort must be one of: {', '.join(SORTS)}")
+    request = SearchRequest(
+        q=query_text(args),
+        page=whole_number(args, "page", 1, 1, MAX_PAGE, "bad_page"),
+        per_page=whole_number(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, "bad_per_page"),
+        sort=sort,
+        date_from=_date(args, "from", last=False),
+        date_to=_date(args, "to", last=True),
+        source=_filter_value(args, "source"),
+        topic=_filter_value(args, "topic"),
+        tag=_filter_value(args, "tag"),
+        correct=args.get("correct", "1").strip().lower() not in _FALSE,
+    )
+    request.validate()
+    return request
