@@ -304,3 +304,41 @@ def live_server(web_corpus: WebCorpus, tmp_path_factory: pytest.TempPathFactory)
     log = tmp_path_factory.mktemp("server") / "server.log"
     with running_server(web_corpus.root, log) as base_url:
         yield base_url
+
+
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus"
+JUDGEMENTS = SHARED / "eval" / "known-item.jsonl"
+
+
+@pytest.fixture(scope="session")
+def corpus_engine(tmp_path_factory: pytest.TempPathFactory):
+    """The whole shared corpus indexed once (skipped when ../shared/corpus is absent).
+
+    ``NEWS_SEARCH_TEST_CORPUS_INDEX`` may name an index of the corpus built before, to
+    save the build while working on the tests.
+    """
+    if not CORPUS.is_dir():
+        pytest.skip(f"the shared corpus is not here ({CORPUS}); a fresh clone has no ../shared")
+    from search.indexer import build
+    from search.searching import SearchEngine
+
+    prebuilt = os.environ.get("NEWS_SEARCH_TEST_CORPUS_INDEX")
+    if prebuilt:
+        return SearchEngine(Path(prebuilt))
+
+    root = tmp_path_factory.mktemp("corpus-index")
+    report = build(root, [CORPUS], procs=os.cpu_count() or 1)
+    assert report.indexed == 8934
+    return SearchEngine(root)
+
+
+@pytest.fixture(scope="session")
+def seed_engine(tmp_path_factory: pytest.TempPathFactory):
+    """An index of the seed article alone."""
+    from search.indexer import build
+    from search.searching import SearchEngine
+
+    root = tmp_path_factory.mktemp("seed-index")
+    build(root, [SEEDS])
+    return SearchEngine(root)

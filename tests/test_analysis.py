@@ -1,0 +1,84 @@
+"""The analyzer: tokens, offsets, normalization and lemmas."""
+
+import pytest
+
+from search.analysis import RussianAnalyzer, analyze
+from search.morphology import word_terms
+from search.normalize import normalize_word
+
+
+def words(text: str) -> list[tuple[int, str]]:
+    return [(w.pos, w.surface) for w in analyze(text)]
+
+
+def test_offsets_point_at_the_words_as_written():
+    text = "В Санкт-Петербурге прошли Переговоры."
+    for word in analyze(text):
+        assert normalize_word(text[word.start : word.end]) == word.surface
+
+
+def test_hyphenated_words_are_whole_and_in_parts_at_positions_of_their_parts():
+    assert words("северо-западный ветер") == [
+        (0, "северо-западный"),
+        (0, "северо"),
+        (1, "западный"),
+        (2, "ветер"),
+    ]
+    surfaces = [s for _, s in words("Ростов-на-Дону")]
+    assert surfaces == ["ростов-на-дону", "ростов", "на", "дону"]
+
+
+@pytest.mark.parametrize("token", ["с-400", "covid-19", "5g", "2026"])
+def test_tokens_with_digits_survive(token):
+    assert token in [s for _, s in words(f"Про {token.upper()} и прочее")]
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("Cостоялся", "состоялся"),  # Latin C among Cyrillic letters
+        ("Microsоft", "microsoft"),  # Cyrillic о among Latin letters
+        ("Ёлка", "елка"),
+        ("приве\u0301т", "привет"),  # stress mark
+        ("ко\u00adшка", "кошка"),  # soft hyphen
+        ("ко\u200bшка", "кошка"),  # zero-width space
+        ("е\u0308ж", "еж"),  # decomposed ё
+    ],
+)
+def test_normalization(raw, normal):
+    assert normalize_word(raw) == normal
+
+
+@pytest.mark.parametrize(
+    ("forms", "lemma"),
+    [
+        (["людей", "человек", "людям", "люди"], "человек"),
+        (["переговоры", "переговорах", "переговоров"], "переговоры"),
+        (["пошел", "пойти", "пошла"], "пойти"),
+        (["россия", "россии", "россией"], "россия"),
+    ],
+)
+def test_every_form_shares_a_lemma(forms, lemma):
+    for form in forms:
+        assert lemma in word_terms(form), form
+
+
+def test_unknown_surnames_join_across_forms():
+    forms = ["кошербаев", "кошербаева", "кошербаеву", "кошербаевым", "кошербаевой"]
+    shared = set(word_terms(forms[0]))
+    for form in forms[1:]:
+        shared &= set(word_terms(form))
+    assert shared
+
+
+def test_ambiguous_words_index_every_reading():
+    assert {"сталь", "стать"} <= set(word_terms("стали"))
+
+
+def test_latin_words_get_their_english_stem():
+    assert "iphon" in word_terms("iphones")
+
+
+def test_whoosh_analyzer_yields_all_readings_at_one_position():
+    tokens = [(t.text, t.pos) for t in RussianAnalyzer()("стали людьми", positions=True)]
+    assert ("сталь", 0) in tokens and ("стать", 0) in tokens and ("человек", 1) in tokens
