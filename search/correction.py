@@ -42,22 +42,26 @@ def could_be_layout(word: str) -> bool:
     return bool(_LAYOUT_WORD.match(word))
 
 
-def prefer_layout(latin: str, cyrillic: str, frequency: DocFrequency) -> bool:
+def prefer_layout(latin: str, cyrillic: str, vocabulary: Vocabulary) -> bool:
     """Decide whether a Latin-typed word was meant in Russian.
 
-    ``frequency`` tells how many articles hold a normalized form. The Cyrillic
-    reading wins when it is a word (in the dictionary or the index) and the Latin
-    one is rarer in the index; punctuation keys inside the word (``g`hk-[fh,jhs``)
-    leave no doubt when the Cyrillic reading is a word.
+    The Cyrillic reading wins when it is a word (in the dictionary, or in the index
+    in this form or another form of it) and the Latin one is rarer in the index;
+    punctuation keys inside the word (``g`hk-[fh,jhs``) leave no doubt when the
+    Cyrillic reading is a word.
     """
-    cyr = cyrillic.lower().replace("ё", "е")
-    cyr_freq = sum(frequency(part) for part in cyr.split("-") if part)
-    cyr_word = cyr_freq > 0 or all(is_known(p) for p in cyr.split("-") if p)
+    parts = [p for p in cyrillic.lower().replace("ё", "е").split("-") if p]
+    cyr_freq = sum(vocabulary.frequency(part) for part in parts)
+    cyr_word = (
+        cyr_freq > 0
+        or all(is_known(p) for p in parts)
+        or all(vocabulary.lemma_frequency(p) > 0 for p in parts)
+    )
     if not cyr_word:
         return False
     if _PUNCTUATION_LETTERS.search(latin):
         return True
-    return frequency(latin.lower()) < max(cyr_freq, 1)
+    return vocabulary.frequency(latin.lower()) < max(cyr_freq, 1)
 
 
 def edits1(word: str, alphabet: str = RUSSIAN_LETTERS) -> set[str]:
@@ -137,7 +141,7 @@ def correct_words(text: str, words: list[Word], vocabulary: Vocabulary) -> Corre
             continue
         if could_be_layout(raw):
             cyrillic = from_latin_layout(raw)
-            if prefer_layout(raw, cyrillic, vocabulary.frequency):
+            if prefer_layout(raw, cyrillic, vocabulary):
                 replacements[raw] = cyrillic
                 continue
             fixed = _fix_typo(cyrillic, vocabulary)
@@ -160,15 +164,26 @@ def correct_words(text: str, words: list[Word], vocabulary: Vocabulary) -> Corre
 
 
 def _fix_typo(raw: str, vocabulary: Vocabulary) -> str | None:
-    """A correction for a word that neither the index nor the dictionary knows."""
+    """A correction for a word that neither the index nor the dictionary knows.
+
+    The typed form may still share a stem with a few articles (a new name in another
+    case, or a stem that happens to match): then the correction must be far more
+    common than what the typed word finds, so that rare names are left alone.
+    """
     surface = normalize_word(raw)
     if len(surface) < 3 or not surface.isalpha() or vocabulary.frequency(surface) > 0:
         return None
-    if vocabulary.lemma_frequency(surface) > 0 or is_known(surface):
+    if is_known(surface):
         return None
-    return best_correction(
+    own = vocabulary.lemma_frequency(surface)
+    if own > RARE:
+        return None
+    fixed = best_correction(
         surface, vocabulary.frequency, vocabulary.lemma_frequency, vocabulary.within_two
     )
+    if fixed and own and vocabulary.frequency(fixed) < own * COMMON_RATIO:
+        return None
+    return fixed
 
 
 def _common_neighbour(raw: str, vocabulary: Vocabulary) -> str | None:

@@ -59,7 +59,12 @@ def _compute_terms(word: str) -> tuple[str, ...]:
 
 
 def _cyrillic_terms(word: str) -> tuple[str, ...]:
-    terms = _dictionary_lemmas(word) if "-" not in word else _parsed_lemmas(word)
+    if "-" in word:
+        # A compound the dictionary lacks ("женщиной-арбитром") is the compound of
+        # its parts' first lemmas ("женщина-арбитр"), so that its forms meet.
+        terms = _parsed_lemmas(word) or ["-".join(word_terms(p)[0] for p in word.split("-") if p)]
+        return tuple(terms)
+    terms = _dictionary_lemmas(word)
     if not terms:
         # Not in the dictionary: pymorphy3's guesses for unknown words are slow and
         # often wrong, while the snowball stem joins the forms of a new name or

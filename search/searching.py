@@ -120,23 +120,31 @@ class SearchEngine:
         self._checked = 0.0
 
     def arrays(self) -> IndexArrays:
-        """The current searcher and its arrays, reopened when the index was rebuilt or updated."""
-        with self._lock:
-            now = time.monotonic()
+        """The current searcher and its arrays, reopened when the index was rebuilt or updated.
+
+        One thread reopens while the others go on with the arrays they have, so an
+        update never stalls the requests in flight.
+        """
+        current = self._arrays
+        if current is not None and time.monotonic() - self._checked < REFRESH_SECONDS:
+            return current
+        if not self._lock.acquire(blocking=current is None):
+            return current
+        try:
             current = self._arrays
-            if current is not None and now - self._checked < REFRESH_SECONDS:
-                return current
-            self._checked = now
+            self._checked = time.monotonic()
             live = indexer.live_dir(self.root)
             if current is None or live != self._live:
                 searcher = indexer.open_live(self.root).searcher()
-                self._live = live
             elif not current.searcher.up_to_date():
                 searcher = current.searcher.refresh()
             else:
                 return current
             self._arrays = IndexArrays(searcher, SCORED_FIELDS)
+            self._live = live
             return self._arrays
+        finally:
+            self._lock.release()
 
     def searcher(self) -> Searcher:
         return self.arrays().searcher

@@ -82,3 +82,7 @@ def test_latin_words_get_their_english_stem():
 def test_whoosh_analyzer_yields_all_readings_at_one_position():
     tokens = [(t.text, t.pos) for t in RussianAnalyzer()("стали людьми", positions=True)]
     assert ("сталь", 0) in tokens and ("стать", 0) in tokens and ("человек", 1) in tokens
+
+
+def test_compounds_unknown_to_the_dictionary_join_across_forms():
+    assert word_terms("женщиной-арбитром") == word_terms("женщина-арбитр")
