@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -63,6 +64,8 @@ class IndexArrays:
         self.categories = {name: self._categories(name) for name in ("source", "topic")}
         self.dates = self._dates()
         self._postings: OrderedDict[tuple[str, str], Postings] = OrderedDict()
+        self._vocabulary: tuple[list[str], np.ndarray] | None = None
+        self._vocabulary_lock = threading.Lock()
         self._lock = threading.Lock()
 
     # -- columns -------------------------------------------------------------------
@@ -128,6 +131,38 @@ class IndexArrays:
             if len(self._postings) > POSTINGS_CACHE_TERMS:
                 self._postings.popitem(last=False)
         return found
+
+    def vocabulary(self) -> tuple[list[str], np.ndarray]:
+        """The surface forms of the index, sorted, with their document frequencies.
+
+        Built on first use (about a second for the shared corpus) and kept for this
+        index generation: completions on every keystroke then cost a bisection.
+        """
+        with self._vocabulary_lock:
+            if self._vocabulary is None:
+                frequencies: dict[str, int] = {}
+                # Leaf by leaf: Whoosh's merged iteration over segments is slower.
+                for leaf, _ in self.leaves:
+                    for term, info in leaf.iter_field("exact"):
+                        word = term.decode("utf-8") if isinstance(term, bytes) else term
+                        frequencies[word] = frequencies.get(word, 0) + info.doc_frequency()
+                terms = sorted(frequencies)
+                counts = np.fromiter((frequencies[t] for t in terms), dtype=np.int64)
+                self._vocabulary = (terms, counts)
+            return self._vocabulary
+
+    def completions(self, prefix: str, limit: int) -> list[str]:
+        """The most frequent indexed forms starting with ``prefix`` (not the prefix itself)."""
+        terms, counts = self.vocabulary()
+        start = bisect_left(terms, prefix)
+        end = bisect_left(terms, prefix + "\U0010ffff", lo=start)
+        if terms[start:start + 1] == [prefix]:
+            start += 1
+        if start >= end:
+            return []
+        window = counts[start:end]
+        best = np.argsort(-window, kind="stable")[:limit]
+        return [terms[start + int(i)] for i in best]
 
     def doc_frequency(self, field: str, term: str) -> int:
         return int(self.postings(field, term).ids.size)

@@ -112,8 +112,11 @@ class _IndexVocabulary:
 class SearchEngine:
     """An index folder opened for searching; the searcher is reused and reopened on change."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, warm_suggestions: bool = False):
+        """``warm_suggestions``: build the completion vocabulary in the background
+        whenever the index is (re)opened, as a server wants; the CLI does not."""
         self.root = Path(root)
+        self.warm_suggestions = warm_suggestions
         self._lock = threading.Lock()
         self._arrays: IndexArrays | None = None
         self._live: Path | None = None
@@ -142,6 +145,8 @@ class SearchEngine:
                 return current
             self._arrays = IndexArrays(searcher, SCORED_FIELDS)
             self._live = live
+            if self.warm_suggestions:
+                threading.Thread(target=self._arrays.vocabulary, daemon=True).start()
             return self._arrays
         finally:
             self._lock.release()
@@ -334,16 +339,7 @@ class SearchEngine:
         if len(last) < 2 or not last.isalpha():
             return []
         head = text[: len(text) - len(words[-1])]
-        reader = self.searcher().reader()
-        found: list[tuple[int, str]] = []
-        for count, term in enumerate(reader.expand_prefix("exact", last)):
-            if count >= 2000:
-                break
-            word = term.decode("utf-8") if isinstance(term, bytes) else term
-            if word != last:
-                found.append((reader.doc_frequency("exact", word), word))
-        found.sort(key=lambda item: (-item[0], item[1]))
-        return [head + word for _, word in found[:limit]]
+        return [head + word for word in self.arrays().completions(last, limit)]
 
     def document(self, article_id: str, q: str = "") -> dict | None:
         """The stored article with the given id (its text marked for ``q``), or None."""

@@ -48,7 +48,7 @@ def create_app(index_dir: Path, engine: SearchEngine | None = None) -> Flask:
     app.config["INDEX_DIR"] = Path(index_dir)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    attach_engine(app, engine or SearchEngine(Path(index_dir)))
+    attach_engine(app, engine or SearchEngine(Path(index_dir), warm_suggestions=True))
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.jinja_env.trim_blocks = True
