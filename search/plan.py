@@ -29,13 +29,15 @@ class WordTerms:
     terms: tuple[str, ...]
     fields: tuple[str, ...]
     weight: float = 1.0
+    matches: bool = True  # False: scored when present, but not a match on its own
 
 
 @dataclass
 class Clause:
     words: list[WordTerms]
-    match: wq.Query | None  # None: any of the words' postings is a match
+    match: wq.Query | None  # None: the postings of the matching words decide
     required: bool = False
+    also: wq.Query | None = None  # further matches, when ``match`` is None (synonym phrases)
 
 
 @dataclass
@@ -64,6 +66,8 @@ def query_units(text: str) -> list[Unit]:
 def phrase_units(text: str) -> list[Unit]:
     """The words of a phrase; a hyphenated word by its parts, which hold the positions."""
     units = list(analyze(text))
+    if not units:  # a phrase of punctuation alone ('"="')
+        return []
     return [
         unit
         for unit, following in zip(units, [*units[1:], None], strict=True)
@@ -91,8 +95,11 @@ class Planner:
             query, words = self.node(node)
             if query is None:
                 continue
-            plain = isinstance(node, Word) and not _has_phrase_synonyms(node)
-            self.plan.clauses.append(Clause(words, None if plain else query, required))
+            if isinstance(node, Word):
+                also = _synonym_phrases(query)
+                self.plan.clauses.append(Clause(words, None, required, also))
+            else:
+                self.plan.clauses.append(Clause(words, query, required))
             if isinstance(node, Word) and not node.exact and not node.prefix:
                 self.plan.plain_units.extend(query_units(node.text)[:1])
         if excluded:
@@ -154,9 +161,16 @@ class Planner:
             alternatives = []
             for synonym in synonyms_of(word.text):
                 syn_query, syn_words = self.phrase(synonym, 1, None, highlight)
-                if syn_query is not None:
-                    alternatives.append(syn_query)
-                    words.extend(WordTerms(w.terms, w.fields, SYNONYM_WEIGHT) for w in syn_words)
+                if syn_query is None:
+                    continue
+                alternatives.append(syn_query)
+                # A one-word synonym matches by its postings; the words of a longer
+                # one only count where the phrase matches.
+                single = len(syn_words) == 1
+                words.extend(
+                    WordTerms(w.terms, w.fields, SYNONYM_WEIGHT, matches=single)
+                    for w in syn_words
+                )
             if alternatives:
                 query = wq.Or([query, *alternatives])
         return query, words
@@ -180,13 +194,20 @@ class Planner:
         return (wq.Or(per_field) if len(per_field) > 1 else per_field[0]), words
 
 
-def _has_phrase_synonyms(word: Word) -> bool:
-    return (
-        word.field is None
-        and not word.exact
-        and not word.prefix
-        and any(len(query_units(s)) > 1 for s in synonyms_of(word.text))
-    )
+def _synonym_phrases(query: wq.Query) -> wq.Query | None:
+    """The multi-word synonym phrases of a word's query, which postings alone cannot match."""
+    if not isinstance(query, wq.Or):
+        return None
+    phrases = [q for q in query.subqueries if _is_phrase(q)]
+    if not phrases:
+        return None
+    return wq.Or(phrases) if len(phrases) > 1 else phrases[0]
+
+
+def _is_phrase(query: wq.Query) -> bool:
+    if isinstance(query, wq.Sequence):
+        return True
+    return isinstance(query, wq.Or) and any(isinstance(q, wq.Sequence) for q in query.subqueries)
 
 
 def _alternatives(field_name: str, terms: tuple[str, ...]) -> wq.Query:

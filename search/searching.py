@@ -34,7 +34,7 @@ from search.snippets import Highlighter
 
 EXACT_BOOST = 0.3
 PROXIMITY_BOOST = 1.5
-PROXIMITY_CANDIDATES = 30
+PROXIMITY_CANDIDATES = 20
 HEADLINE_FIELDS = ("title", "summary")
 HEADLINE_WORD_BONUS = 40.0  # each query word the headline (or the lead) holds
 LEAD_SHARE = 1.0
@@ -218,6 +218,7 @@ class SearchEngine:
         for clause in plan.clauses:
             score = np.zeros(arrays.size, dtype=np.float64)
             clause_in = {name: np.zeros(arrays.size, dtype=bool) for name in HEADLINE_FIELDS}
+            own = np.zeros(arrays.size, dtype=bool)
             for word in clause.words:
                 for field_name in word.fields:
                     best = np.zeros(arrays.size, dtype=np.float32)
@@ -226,12 +227,17 @@ class SearchEngine:
                         best[ids] = np.maximum(best[ids], weights)
                     boost = FIELD_BOOSTS.get(field_name, 1.0) * word.weight
                     score += boost * best
-                    if field_name in clause_in:
-                        clause_in[field_name] |= best > 0
+                    if word.matches:
+                        own |= best > 0
+                        if field_name in clause_in:
+                            clause_in[field_name] |= best > 0
             for name, found in clause_in.items():
                 in_field[name] += found
             if clause.match is None:
-                mask = score > 0
+                mask = own
+                if clause.also is not None:
+                    mask |= arrays.docs_mask(searcher.docs_for_query(clause.also))
+                score *= mask
             else:
                 mask = arrays.docs_mask(searcher.docs_for_query(clause.match))
                 score *= mask
@@ -416,16 +422,17 @@ def _has_filters(request: SearchRequest, parsed) -> bool:
 def _proximity_bonus(
     searcher: Searcher, docs: np.ndarray, plan: Plan, relevance: np.ndarray
 ) -> None:
-    """Lift documents whose title or lead has the query words close together and in order."""
+    """Lift documents whose headline has the query words close together and in order.
+
+    Only the headline, and only for the leaders: the bonus reorders near-ties, and
+    reading positions for the whole result set would cost more than the search.
+    """
     wanted = [frozenset(unit.terms) for unit in plan.plain_units]
     forms = FormFilter(frozenset().union(*wanted))
     for docnum in docs.tolist():
         stored = searcher.stored_fields(docnum)
-        best = 0.0
-        for field_name in ("title", "summary"):
-            matches = list(forms.matches(stored.get(field_name, ""), positions=True))
-            best = max(best, _closeness(matches, wanted) * FIELD_BOOSTS[field_name] / 3.0)
-        relevance[docnum] += PROXIMITY_BOOST * best
+        matches = list(forms.matches(stored.get("title", ""), positions=True))
+        relevance[docnum] += PROXIMITY_BOOST * _closeness(matches, wanted)
 
 
 def _closeness(matches, wanted: list[frozenset[str]]) -> float:

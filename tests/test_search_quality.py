@@ -207,8 +207,6 @@ def test_date_ranges(corpus_engine, query, start, end):
 
 
 def test_date_options_match_the_query_syntax(corpus_engine):
-    from datetime import date
-
     by_option = search(
         corpus_engine, "нефть", date_from=date(2017, 1, 1), date_to=date(2017, 12, 31)
     )
