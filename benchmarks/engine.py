@@ -11,7 +11,10 @@ class Engine(Protocol):
 
     ``build`` is timed as a whole, so it must leave the index searchable (committed, indexes
     created, statistics gathered); start-up work that does not depend on the articles (starting a
-    server, creating an empty directory) belongs in the constructor and is not timed.
+    server, creating an empty directory) belongs in the constructor and is not timed. An engine
+    may also define ``prepare(articles)``, called untimed just before ``build``, for converting
+    the input into the form its build reads (ours indexes a JSON Lines file); it is optional, so
+    it is not part of the protocol.
     """
 
     name: str

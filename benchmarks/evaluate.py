@@ -23,8 +23,9 @@ JUDGEMENTS_PATH = SHARED_DIR / "eval" / "known-item.jsonl"
 ALL = "all"
 
 
-def load_corpus(corpus_dir: str | Path = CORPUS_DIR, limit: int | None = None,
-                scale: int = 1) -> list[dict]:
+def load_corpus(
+    corpus_dir: str | Path = CORPUS_DIR, limit: int | None = None, scale: int = 1
+) -> list[dict]:
     """Read the articles of every ``*.jsonl.gz`` file in ``corpus_dir`` (in file-name order).
 
     ``limit`` keeps only the first ``limit`` articles. ``scale`` > 1 replicates the corpus for
@@ -59,9 +60,15 @@ def replicate(articles: list[dict], scale: int) -> list[dict]:
 def expand_judgements(judgements: list[dict], scale: int) -> list[dict]:
     """Judgements for a corpus made by :func:`replicate`: every copy of a relevant article is
     relevant, so that MRR stays the rank of the first copy and recall counts the copies."""
-    return [{**j, "relevant": [f"{rid}#{k}" if k > 1 else rid
-                               for rid in j["relevant"] for k in range(1, scale + 1)]}
-            for j in judgements]
+    return [
+        {
+            **j,
+            "relevant": [
+                f"{rid}#{k}" if k > 1 else rid for rid in j["relevant"] for k in range(1, scale + 1)
+            ],
+        }
+        for j in judgements
+    ]
 
 
 def load_judgements(path: str | Path = JUDGEMENTS_PATH) -> list[dict]:
@@ -70,8 +77,9 @@ def load_judgements(path: str | Path = JUDGEMENTS_PATH) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def sample_corpus(articles: list[dict], judgements: list[dict], n: int,
-                  seed: int = 0) -> tuple[list[dict], list[dict]]:
+def sample_corpus(
+    articles: list[dict], judgements: list[dict], n: int, seed: int = 0
+) -> tuple[list[dict], list[dict]]:
     """Pick ``n`` articles and the judgements whose relevant articles are all among them.
 
     A uniform sample of a few hundred articles would hold only a handful of judged articles, so
@@ -111,8 +119,9 @@ def mrr_recall(ranked_ids: list[str], relevant: Iterable[str], k: int = 10) -> t
     return rr, len(wanted.intersection(top)) / len(wanted)
 
 
-def score_engine(search_fn: Callable[[str], list[str]], judgements: list[dict],
-                 k: int = 10) -> dict:
+def score_engine(
+    search_fn: Callable[[str], list[str]], judgements: list[dict], k: int = 10
+) -> dict:
     """Run every judged query through ``search_fn`` and score the rankings.
 
     Returns ``{"by_kind": {kind: {"n", "mrr", "recall"}, ..., "all": {...}},

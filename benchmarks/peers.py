@@ -104,8 +104,10 @@ CREATE TABLE articles (
 """
 
 # In CSV an empty unquoted field is NULL: FORCE_NOT_NULL keeps empty summaries as ''.
-_PG_COPY = ("COPY articles (id, title, summary, body) FROM STDIN "
-            "(FORMAT csv, FORCE_NOT_NULL (title, summary, body))")
+_PG_COPY = (
+    "COPY articles (id, title, summary, body) FROM STDIN "
+    "(FORMAT csv, FORCE_NOT_NULL (title, summary, body))"
+)
 
 _PG_SEARCH = """
 SELECT id FROM articles, websearch_to_tsquery('russian', %s) AS q
@@ -124,8 +126,9 @@ def _free_port() -> int:
 
 def _run(cmd: Sequence[str], what: str, log: Path | None = None) -> None:
     """Run ``cmd``; on failure raise with its output (and the server log, if any) attached."""
-    proc = subprocess.run(cmd, check=False, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        cmd, check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
     if proc.returncode != 0:
         details = (proc.stdout + proc.stderr).strip()
         if log is not None and log.exists():
@@ -136,8 +139,12 @@ def _run(cmd: Sequence[str], what: str, log: Path | None = None) -> None:
 def _stop_cluster(prefix: list[str], pg_ctl: str, data: Path, tmp: Path) -> None:
     """Stop the server (if it runs) and delete its directory; used by close() and at exit."""
     if (data / "postmaster.pid").exists():
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"],
-                       check=False, capture_output=True, stdin=subprocess.DEVNULL)
+        subprocess.run(
+            [*prefix, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"],
+            check=False,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+        )
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -152,7 +159,7 @@ def _copy_rows(articles: Iterable[dict]) -> str:
 
 def _chunks(items: list[dict], size: int) -> Iterator[list[dict]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 class PostgresEngine:
@@ -167,9 +174,14 @@ class PostgresEngine:
 
     name = "postgresql"
 
-    def __init__(self, fields: Sequence[str] = TEXT_FIELDS, bin_dir: str | Path = PG_BIN_DIR,
-                 os_user: str = "postgres", settings: dict[str, str] | None = None,
-                 batch: int = 2000) -> None:
+    def __init__(
+        self,
+        fields: Sequence[str] = TEXT_FIELDS,
+        bin_dir: str | Path = PG_BIN_DIR,
+        os_user: str = "postgres",
+        settings: dict[str, str] | None = None,
+        batch: int = 2000,
+    ) -> None:
         self.fields = _check_fields(fields)
         ok, reason = self.available(bin_dir, os_user)
         if not ok:
@@ -187,16 +199,47 @@ class PostgresEngine:
         pg_ctl = str(bin_dir / "pg_ctl")
         self._finalizer = weakref.finalize(self, _stop_cluster, prefix, pg_ctl, data, self._tmp)
         try:
-            _run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
-                  "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"], "initdb")
+            _run(
+                [
+                    *prefix,
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ],
+                "initdb",
+            )
             self.port = _free_port()
             options = [f"-p {self.port}", f"-k {self._tmp}"]
-            options += [f"-c {key}={value}" for key, value in {**PG_SETTINGS,
-                                                               **(settings or {})}.items()]
-            _run([*prefix, pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60",
-                  "-o", " ".join(options), "start"], "pg_ctl start", log)
-            self._conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres",
-                                          dbname="postgres")
+            options += [
+                f"-c {key}={value}" for key, value in {**PG_SETTINGS, **(settings or {})}.items()
+            ]
+            _run(
+                [
+                    *prefix,
+                    pg_ctl,
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    " ".join(options),
+                    "start",
+                ],
+                "pg_ctl start",
+                log,
+            )
+            self._conn = psycopg2.connect(
+                host="127.0.0.1", port=self.port, user="postgres", dbname="postgres"
+            )
         except BaseException:
             self._finalizer()
             raise
@@ -205,14 +248,18 @@ class PostgresEngine:
     def available(bin_dir: str | Path = PG_BIN_DIR, os_user: str = "postgres") -> tuple[bool, str]:
         """Whether a cluster can be started here, and if not, why not."""
         if not (Path(bin_dir) / "initdb").exists():
-            return False, (f"{bin_dir}/initdb not found: install the Debian package "
-                           "postgresql-15 (or postgresql on bookworm)")
+            return False, (
+                f"{bin_dir}/initdb not found: install the Debian package "
+                "postgresql-15 (or postgresql on bookworm)"
+            )
         if os.geteuid() == 0:
             try:
                 pwd.getpwnam(os_user)
             except KeyError:
-                return False, (f"running as root and there is no {os_user!r} user to run "
-                               "PostgreSQL as (initdb refuses root)")
+                return False, (
+                    f"running as root and there is no {os_user!r} user to run "
+                    "PostgreSQL as (initdb refuses root)"
+                )
             if shutil.which("runuser") is None:
                 return False, "running as root and runuser (util-linux) is missing"
         return True, ""
@@ -233,8 +280,10 @@ class PostgresEngine:
     def tsvector_sql(self) -> str:
         """The generated column's expression, e.g. ``setweight(to_tsvector('russian',
         coalesce(title, '')), 'A') || ...``."""
-        parts = (f"setweight(to_tsvector('russian', coalesce({column}, '')), '{weight}')"
-                 for column, weight in (_PG_COLUMNS[f] for f in self.fields))
+        parts = (
+            f"setweight(to_tsvector('russian', coalesce({column}, '')), '{weight}')"
+            for column, weight in (_PG_COLUMNS[f] for f in self.fields)
+        )
         return "\n        || ".join(parts)
 
     def search(self, query: str, limit: int = 10) -> list[str]:
@@ -272,11 +321,13 @@ _WORD = re.compile(r"\w+")
 def russian_stem_analyzer() -> tantivy.TextAnalyzer:
     """tantivy's default analysis (split on non-alphanumerics, drop tokens of 40+ bytes,
     lower-case) followed by the Snowball Russian stemmer (which also folds ё to е)."""
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(40))
-            .filter(tantivy.Filter.lowercase())
-            .filter(tantivy.Filter.stemmer("russian"))
-            .build())
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stemmer("russian"))
+        .build()
+    )
 
 
 class TantivyEngine:
@@ -285,8 +336,12 @@ class TantivyEngine:
 
     name = "tantivy"
 
-    def __init__(self, fields: Sequence[str] = TEXT_FIELDS, heap_bytes: int = 128_000_000,
-                 num_threads: int = 0) -> None:
+    def __init__(
+        self,
+        fields: Sequence[str] = TEXT_FIELDS,
+        heap_bytes: int = 128_000_000,
+        num_threads: int = 0,
+    ) -> None:
         self.fields = _check_fields(fields)
         self._heap, self._threads = heap_bytes, num_threads
         self._dir = Path(tempfile.mkdtemp(prefix="bench-tantivy-"))
@@ -302,8 +357,9 @@ class TantivyEngine:
     def build(self, articles: list[dict]) -> None:
         writer = self._index.writer(self._heap, self._threads)
         for a in articles:
-            writer.add_document(tantivy.Document(id=a["id"], **{f: _text(a, f)
-                                                                for f in self.fields}))
+            writer.add_document(
+                tantivy.Document(id=a["id"], **{f: _text(a, f) for f in self.fields})
+            )
         writer.commit()
         writer.wait_merging_threads()
         self._index.reload()
@@ -318,8 +374,7 @@ class TantivyEngine:
             words = _WORD.findall(query)
             if not words:
                 return None
-            parsed, _errors = self._index.parse_query_lenient(" ".join(words),
-                                                              list(self.fields))
+            parsed, _errors = self._index.parse_query_lenient(" ".join(words), list(self.fields))
             return parsed
 
     def search(self, query: str, limit: int = 10) -> list[str]:
@@ -327,8 +382,10 @@ class TantivyEngine:
         if parsed is None:
             return []
         searcher = self._searcher
-        return [searcher.doc(address)["id"][0]
-                for _score, address in searcher.search(parsed, limit, count=False).hits]
+        return [
+            searcher.doc(address)["id"][0]
+            for _score, address in searcher.search(parsed, limit, count=False).hits
+        ]
 
     def size_bytes(self) -> int:
         return dir_size(self._dir)
@@ -353,8 +410,9 @@ class WhooshStockEngine:
         self.fields = _check_fields(fields)
         self._dir = Path(tempfile.mkdtemp(prefix="bench-whoosh-"))
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
-        schema = Schema(id=ID(stored=True),
-                        **{f: TEXT(analyzer=LanguageAnalyzer("ru")) for f in self.fields})
+        schema = Schema(
+            id=ID(stored=True), **{f: TEXT(analyzer=LanguageAnalyzer("ru")) for f in self.fields}
+        )
         self._index = whoosh_index.create_in(str(self._dir), schema)
         self._parser = MultifieldParser(list(self.fields), schema)
         self._searcher = None

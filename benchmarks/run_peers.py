@@ -34,9 +34,13 @@ from benchmarks.harness import benchmark_engine, format_report
 from benchmarks.peers import PEERS, TEXT_FIELDS, PostgresEngine, make_peer
 
 
-def run_peers(engines: list[str], articles: list[dict], judgements: list[dict],
-              fields: Sequence[str] = TEXT_FIELDS,
-              log: Callable[[str], object] = print) -> list[dict]:
+def run_peers(
+    engines: list[str],
+    articles: list[dict],
+    judgements: list[dict],
+    fields: Sequence[str] = TEXT_FIELDS,
+    log: Callable[[str], object] = print,
+) -> list[dict]:
     """Benchmark each named peer in turn; an engine that cannot run here (PostgreSQL not
     installed) is reported as ``{"engine", "skipped": reason}`` instead of failing the run."""
     results = []
@@ -54,35 +58,76 @@ def run_peers(engines: list[str], articles: list[dict], judgements: list[dict],
         finally:
             engine.close()
             gc.collect()
-        log(f"[{short}] {result['docs_per_s']:.0f} docs/s, {result['size_mb']:.1f} MB, "
-            f"MRR all {result['by_kind'].get('all', {}).get('mrr', 0.0):.3f}")
+        log(
+            f"[{short}] {result['docs_per_s']:.0f} docs/s, {result['size_mb']:.1f} MB, "
+            f"MRR all {result['by_kind'].get('all', {}).get('mrr', 0.0):.3f}"
+        )
         results.append(result)
     return results
 
 
 @click.command()
-@click.option("--corpus", "corpus_dir", type=click.Path(exists=True, file_okay=False,
-              path_type=Path), default=CORPUS_DIR, show_default=True,
-              help="Directory of *.jsonl.gz article files.")
-@click.option("--judgements", "judgements_path", type=click.Path(exists=True, dir_okay=False,
-              path_type=Path), default=JUDGEMENTS_PATH, show_default=True,
-              help="Known-item judgements (JSON lines).")
-@click.option("--engines", default=",".join(PEERS), show_default=True,
-              help=f"Comma-separated peers to run, of: {', '.join(PEERS)}.")
-@click.option("--fields", default=",".join(TEXT_FIELDS), show_default=True,
-              help="Comma-separated article fields to index and search; title,text "
-                   "reproduces the setup of the figures in ../shared/eval/README.md.")
-@click.option("--sample", type=int, default=0,
-              help="Quick mode: N articles (half of them judged) and their judgements; "
-                   "scores are then not comparable with full runs.")
-@click.option("--scale", type=int, default=1, show_default=True,
-              help="Replicate the corpus N times with new ids (rt-1#2, ...); copies of a "
-                   "relevant article count as relevant.")
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=CORPUS_DIR,
+    show_default=True,
+    help="Directory of *.jsonl.gz article files.",
+)
+@click.option(
+    "--judgements",
+    "judgements_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=JUDGEMENTS_PATH,
+    show_default=True,
+    help="Known-item judgements (JSON lines).",
+)
+@click.option(
+    "--engines",
+    default=",".join(PEERS),
+    show_default=True,
+    help=f"Comma-separated peers to run, of: {', '.join(PEERS)}.",
+)
+@click.option(
+    "--fields",
+    default=",".join(TEXT_FIELDS),
+    show_default=True,
+    help="Comma-separated article fields to index and search; title,text "
+    "reproduces the setup of the figures in ../shared/eval/README.md.",
+)
+@click.option(
+    "--sample",
+    type=int,
+    default=0,
+    help="Quick mode: N articles (half of them judged) and their judgements; "
+    "scores are then not comparable with full runs.",
+)
+@click.option(
+    "--scale",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Replicate the corpus N times with new ids (rt-1#2, ...); copies of a "
+    "relevant article count as relevant.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the results as JSON here.")
-def main(corpus_dir: Path, judgements_path: Path, engines: str, fields: str, sample: int,
-         scale: int, seed: int, json_path: Path | None) -> None:
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the results as JSON here.",
+)
+def main(
+    corpus_dir: Path,
+    judgements_path: Path,
+    engines: str,
+    fields: str,
+    sample: int,
+    scale: int,
+    seed: int,
+    json_path: Path | None,
+) -> None:
     """Build each peer engine on the corpus and report speed, size, relevance and latency."""
     names = [name.strip() for name in engines.split(",") if name.strip()]
     field_names = tuple(f.strip() for f in fields.split(",") if f.strip())
@@ -90,8 +135,10 @@ def main(corpus_dir: Path, judgements_path: Path, engines: str, fields: str, sam
         raise click.BadParameter(f"choose among {', '.join(TEXT_FIELDS)}", param_hint="--fields")
     unknown = [name for name in names if name not in PEERS]
     if unknown:
-        raise click.BadParameter(f"unknown engine(s) {', '.join(unknown)}; known: "
-                                 f"{', '.join(PEERS)}", param_hint="--engines")
+        raise click.BadParameter(
+            f"unknown engine(s) {', '.join(unknown)}; known: {', '.join(PEERS)}",
+            param_hint="--engines",
+        )
     articles = load_corpus(corpus_dir)
     judgements = load_judgements(judgements_path)
     if sample:
@@ -99,10 +146,13 @@ def main(corpus_dir: Path, judgements_path: Path, engines: str, fields: str, sam
     if scale > 1:
         articles = replicate(articles, scale)
         judgements = expand_judgements(judgements, scale)
-    click.echo(f"{len(articles)} articles, {len(judgements)} judged queries, "
-               f"{os.cpu_count()} CPUs", err=True)
-    results = run_peers(names, articles, judgements, field_names,
-                        log=lambda msg: click.echo(msg, err=True))
+    click.echo(
+        f"{len(articles)} articles, {len(judgements)} judged queries, {os.cpu_count()} CPUs",
+        err=True,
+    )
+    results = run_peers(
+        names, articles, judgements, field_names, log=lambda msg: click.echo(msg, err=True)
+    )
     click.echo(format_report(results))
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,8 +170,10 @@ def main(corpus_dir: Path, judgements_path: Path, engines: str, fields: str, sam
             "fields": list(field_names),
             "seed": seed,
         }
-        json_path.write_text(json.dumps({"meta": meta, "results": results}, indent=2,
-                                        ensure_ascii=False) + "\n", encoding="utf-8")
+        json_path.write_text(
+            json.dumps({"meta": meta, "results": results}, indent=2, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
         click.echo(f"wrote {json_path}", err=True)
 
 

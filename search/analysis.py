@@ -13,8 +13,7 @@ and each part at its own position, so that both "санкт-петербург" 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from itertools import accumulate, repeat
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from whoosh.analysis import Composable, Token
@@ -85,19 +84,32 @@ def analyze(text: str, start_pos: int = 0) -> Iterator[Word]:
 
 
 # ``WORD`` spends most of its time in the alternation of its character class. On text
-# without underscores, invisible or combining characters (nearly all text) it matches
-# exactly what ``\w+`` words joined by hyphens match, about twice as fast; an
-# underscore, which ``\w`` would take in, is blanked first (offsets do not matter here).
+# without invisible or combining characters (nearly all text) it matches what ``\w+``
+# words joined by hyphens match, once underscores (which ``\w`` takes in) are blanked.
+# ``_PLAIN_PARTS`` matches the same words, and also each later part of a hyphenated
+# word, as "" (its group does not take part): the word at index i is at position i.
 _PLAIN_WORD = re.compile(r"\w+(?:[-‐‑]\w+)*")
+_PLAIN_PARTS = re.compile(r"(?<=\w[-‐‑])\w+|(?=(\w+(?:[-‐‑]\w+)*))\w+")
+_JOINED = re.compile(r"\w[-‐‑]\w")
 _NOT_PLAIN = re.compile(f"[{INVISIBLE}{COMBINING}]")
 
+# raw word -> (surface, terms, the term if only one) of a word of one unit at one
+# position, or (None, units, None) of a hyphenated one (the units of ``_raw_units``).
+_position_cache: dict[str, tuple[str | None, tuple, str | None]] = {}
 
-def _words(text: str) -> list[str]:
-    """``WORD.findall(text)``, the fast way when the text allows it."""
+
+def _position_words(text: str) -> list[str] | None:
+    """The raw word at each position of ``text`` ("" for later parts of hyphenated words).
+
+    None when the text holds invisible or combining characters, which only ``WORD``
+    handles.
+    """
     if _NOT_PLAIN.search(text):
-        return WORD.findall(text)
+        return None
     if "_" in text:
         text = text.replace("_", " ")
+    if _JOINED.search(text):
+        return _PLAIN_PARTS.findall(text)
     return _PLAIN_WORD.findall(text)
 
 
@@ -105,50 +117,94 @@ def field_postings(text: str) -> tuple[dict[str, list[int]], dict[str, int]]:
     """Lemma term -> positions, and surface form -> count, for one field value.
 
     This is the indexing hot path (each word of the corpus passes here), so the work
-    per word is kept to one dictionary append: words are grouped by their raw form
-    first, and each distinct raw form is then analyzed once (through the caches)
-    for all of its positions. Terms and surfaces come in order of first occurrence.
+    per word is one dictionary append: the positions of each raw word are gathered
+    first, and each distinct raw word is then analyzed once (through the caches) for
+    all of its positions. Terms and surfaces come in order of first occurrence, the
+    positions of a term in increasing order without repeats.
     """
-    raws = _words(text)
+    words = _position_words(text)
+    if words is None:
+        return _field_postings_by_word(text)
     where: dict[str, list[int]] = {}
-    for index, raw in enumerate(raws):
+    for pos, raw in enumerate(words):
         found = where.get(raw)
         if found is None:
-            where[raw] = [index]
+            where[raw] = [pos]
         else:
-            found.append(index)
-    cache = _raw_cache
-    analyses = [cache.get(raw) or _raw_units(raw) for raw in where]
-    positions_of: Iterable[list[int]] = where.values()
-    widths = {raw: width for raw, (_, width) in zip(where, analyses, strict=True) if width != 1}
-    if widths:
-        # Hyphenated words take one position per part: the position of a word is
-        # the sum of the widths of the words before it.
-        starts = list(accumulate(map(widths.get, raws, repeat(1)), initial=0))
-        positions_of = [list(map(starts.__getitem__, found)) for found in where.values()]
+            found.append(pos)
+    where.pop("", None)
+    cache = _position_cache
     postings: dict[str, list[int]] = {}
     surfaces: dict[str, int] = {}
-    merged: set[str] = set()  # terms of more than one unit, to sort and deduplicate
-    for (units, _), positions in zip(analyses, positions_of, strict=True):
-        count = len(positions)
-        unused = True  # ``positions`` itself is not yet the list of a term
-        for _, _, offset, surface, terms in units:
-            shifted = [pos + offset for pos in positions] if offset else positions
-            for term in terms:
-                known = postings.get(term)
-                if known is not None:  # a new list: ``known`` may be ``positions``
-                    postings[term] = known + shifted
-                    merged.add(term)
-                elif shifted is not positions:
-                    postings[term] = shifted
-                elif unused:
-                    postings[term] = positions
-                    unused = False
-                else:
-                    postings[term] = positions.copy()
-            surfaces[surface] = surfaces.get(surface, 0) + count
-    for term in merged:
+    posted = postings.get
+    counted = surfaces.get
+    merged: list[str] = []  # terms of more than one word: to sort and deduplicate
+    for raw, positions in where.items():
+        surface, terms, term = cache.get(raw) or _position_analysis(raw)
+        if term is not None:  # most words: one unit, one term
+            surfaces[surface] = counted(surface, 0) + len(positions)
+            known = posted(term)
+            if known is None:
+                postings[term] = positions
+            else:
+                postings[term] = known + positions  # a new list: ``known`` may be shared
+                merged.append(term)
+            continue
+        if surface is None:  # hyphenated: the whole word, then each part
+            for _, _, offset, surface, unit_terms in terms:
+                shifted = [pos + offset for pos in positions]
+                for term in unit_terms:
+                    known = posted(term)
+                    postings[term] = shifted.copy() if known is None else known + shifted
+                    merged.append(term)
+                surfaces[surface] = counted(surface, 0) + len(positions)
+            continue
+        surfaces[surface] = counted(surface, 0) + len(positions)
+        owned = False  # each term gets a list of its own
+        for term in terms:
+            known = posted(term)
+            if known is not None:
+                postings[term] = known + positions
+                merged.append(term)
+            elif owned:
+                postings[term] = positions.copy()
+            else:
+                postings[term] = positions
+                owned = True
+    for term in set(merged):
         postings[term] = sorted(set(postings[term]))
+    return postings, surfaces
+
+
+def _position_analysis(raw: str) -> tuple[str | None, tuple, str | None]:
+    units, width = _raw_units(raw)
+    if width == 1 and len(units) == 1:
+        terms = units[0][4]
+        analyzed = (units[0][3], terms, terms[0] if len(terms) == 1 else None)
+    else:
+        analyzed = (None, units, None)
+    if len(_position_cache) >= RAW_CACHE_LIMIT:
+        _position_cache.clear()
+    _position_cache[raw] = analyzed
+    return analyzed
+
+
+def _field_postings_by_word(text: str) -> tuple[dict[str, list[int]], dict[str, int]]:
+    """``field_postings`` the plain way, for text that only ``WORD`` splits right."""
+    postings: dict[str, list[int]] = {}
+    surfaces: dict[str, int] = {}
+    pos = 0
+    for match in WORD.finditer(text):
+        units, width = _raw_units(match.group())
+        for _, _, offset, surface, terms in units:
+            for term in terms:
+                positions = postings.get(term)
+                if positions is None:
+                    postings[term] = [pos + offset]
+                elif positions[-1] != pos + offset:
+                    positions.append(pos + offset)
+            surfaces[surface] = surfaces.get(surface, 0) + 1
+        pos += width
     return postings, surfaces
 
 

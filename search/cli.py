@@ -7,6 +7,8 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -36,6 +38,27 @@ def _index_option(f):
     )(f)
 
 
+def _wait_option(f):
+    return click.option(
+        "--wait",
+        type=click.FloatRange(min=0),
+        default=0,
+        metavar="SECONDS",
+        help="Wait this long for another writer of the index to finish (default: fail at once).",
+    )(f)
+
+
+@contextmanager
+def _index_errors() -> Iterator[None]:
+    """The index errors people can act on, as one-line messages instead of tracebacks."""
+    try:
+        yield
+    except indexer.IndexBusy as error:
+        raise click.ClickException(f"{error} (use --wait SECONDS to wait for it)") from error
+    except (indexer.IndexMissing, indexer.IndexWriteError) as error:
+        raise click.ClickException(str(error)) from error
+
+
 def _report_problem(problem: IngestProblem) -> None:
     prefix = "skipped" if problem.skipped else "warning"
     click.echo(f"{prefix}: {problem}", err=True)
@@ -59,7 +82,8 @@ def ensure_index(root: Path) -> None:
     if indexer.live_dir(root) is None:
         seeds = default_seeds()
         click.echo(f"No index in {root} yet: building it from {seeds}/ first.", err=True)
-        report = indexer.build(root, [seeds], on_problem=_report_problem)
+        with _index_errors():
+            report = indexer.build(root, [seeds], on_problem=_report_problem)
         _summary(report, "Indexed")
 
 
@@ -79,19 +103,25 @@ def index_group() -> None:
 @_index_option
 @click.option("--procs", type=int, default=None, help="Worker processes (default: all cores).")
 @click.option("--strict", is_flag=True, help="Exit non-zero when any record was skipped.")
-def build_command(sources, index_dir, procs, strict) -> None:
-    """Build a new index from SOURCE files or folders (default: seeds/)."""
+@_wait_option
+def build_command(sources, index_dir, procs, strict, wait) -> None:
+    """Build a new index from SOURCE files or folders (default: seeds/).
+
+    The new index is written beside the live one and switched live when complete.
+    """
     root = indexer.resolve_index_dir(index_dir)
     sources = list(sources) or [default_seeds()]
     bar, update = _progress("indexing")
     try:
-        report = indexer.build(
-            root,
-            sources,
-            procs=procs or os.cpu_count() or 1,
-            on_problem=_report_problem,
-            progress=update,
-        )
+        with _index_errors():
+            report = indexer.build(
+                root,
+                sources,
+                procs=procs or os.cpu_count() or 1,
+                on_problem=_report_problem,
+                progress=update,
+                wait=wait,
+            )
     finally:
         bar.close()
     _summary(report, "Indexed")
@@ -103,14 +133,19 @@ def build_command(sources, index_dir, procs, strict) -> None:
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_index_option
 @click.option("--strict", is_flag=True, help="Exit non-zero when any record was skipped.")
-def update_command(sources, index_dir, strict) -> None:
-    """Add articles from SOURCE, replacing those with the same id."""
+@_wait_option
+def update_command(sources, index_dir, strict, wait) -> None:
+    """Add articles from SOURCE, replacing those with the same id.
+
+    The summary is printed once the change is safely on the disk.
+    """
     root = indexer.resolve_index_dir(index_dir)
     bar, update = _progress("updating")
     try:
-        report = indexer.update(root, sources, on_problem=_report_problem, progress=update)
-    except indexer.IndexMissing as error:
-        raise click.ClickException(str(error)) from error
+        with _index_errors():
+            report = indexer.update(
+                root, sources, on_problem=_report_problem, progress=update, wait=wait
+            )
     finally:
         bar.close()
     _summary(report, "Added or replaced")
@@ -121,16 +156,50 @@ def update_command(sources, index_dir, strict) -> None:
 @index_group.command("delete")
 @click.argument("ids", nargs=-1, required=True)
 @_index_option
-def delete_command(ids, index_dir) -> None:
-    """Delete articles by ID."""
+@_wait_option
+def delete_command(ids, index_dir, wait) -> None:
+    """Delete articles by ID (the summary is printed once the change is on the disk)."""
     root = indexer.resolve_index_dir(index_dir)
-    try:
-        missing = indexer.delete(root, ids)
-    except indexer.IndexMissing as error:
-        raise click.ClickException(str(error)) from error
+    with _index_errors():
+        missing = indexer.delete(root, ids, wait=wait)
     click.echo(f"Deleted {len(ids) - len(missing)} articles.")
     for article_id in missing:
         click.echo(f"not in the index: {article_id}", err=True)
+
+
+@index_group.command("check")
+@_index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def check_command(index_dir, as_json) -> None:
+    """Verify the index: the live link, and that every article can be read.
+
+    Exits with status 1 and the reasons when the index is not sound.
+    """
+    from search.check import check_index
+
+    root = indexer.resolve_index_dir(index_dir)
+    report = check_index(root)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_check(report)
+    if not report.sound:
+        sys.exit(1)
+
+
+def _print_check(report) -> None:
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    for problem in report.problems:
+        click.echo(f"problem: {problem}", err=True)
+    if report.sound:
+        click.echo(
+            f"{report.index} is sound: live -> {report.live}, {report.documents} documents "
+            f"({report.deleted} deleted) in {report.segments} segments, "
+            f"generation {report.generation}"
+        )
+    else:
+        click.echo(f"{report.index} is NOT sound: {report.problems[0]}", err=True)
 
 
 @index_group.command("stats")

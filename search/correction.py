@@ -28,6 +28,7 @@ RUSSIAN_LETTERS = "абвгдежзийклмнопрстуфхцчшщъыьэ�
 LATIN_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 RARE = 3  # articles: a form this rare may be a typo even though the index holds it
 COMMON_RATIO = 50  # ...when a neighbour is this many times more common
+MAX_TYPO_LENGTH = 40  # longer "words" are not typos, and their edits cost seconds
 
 DocFrequency = Callable[[str], int]
 
@@ -171,6 +172,8 @@ def _fix_typo(raw: str, vocabulary: Vocabulary) -> str | None:
     common than what the typed word finds, so that rare names are left alone.
     """
     surface = normalize_word(raw)
+    if len(surface) > MAX_TYPO_LENGTH:
+        return None
     if len(surface) < 3 or not surface.isalpha() or vocabulary.frequency(surface) > 0:
         return None
     if is_known(surface):

@@ -293,7 +293,7 @@ def _csv_articles(
             reason = f"expected {len(names)} fields, got {len(row)}"
             report(IngestProblem(str(path), line, reason))
             continue
-        record: dict[str, Any] = dict(zip(names, row))
+        record: dict[str, Any] = dict(zip(names, row, strict=True))
         record["tags"] = _TAG_SEPARATORS.split(record.get("tags") or "")
         try:
             yield line, _article(record, f"{path}:{line}")

@@ -10,6 +10,7 @@ index workers, which then share it.
 from __future__ import annotations
 
 import re
+from binascii import a2b_base64
 from functools import cache
 
 import snowballstemmer
@@ -112,6 +113,7 @@ def _dictionary_lemmas(word: str) -> list[str]:
 # node with its leaf bit, and the byte that separates a key from its payload.
 _EXTENSION_BIT = 1 << 9
 _LABEL_MASK = (1 << 31) | 0xFF
+_HAS_LEAF_BIT = 1 << 8
 _PAYLOAD_SEPARATOR = b"\x01"
 _utf8: dict[str, bytes] = {}
 _Recipe = tuple[int, int, str, str] | None
@@ -160,6 +162,56 @@ def _follow(units, index: int, label_bytes: bytes) -> int:
     return index
 
 
+def _payload_values(words, index: int) -> list[tuple[int, int]]:
+    """``RecordDAWG._value_for_index`` (the parses stored under a payload node), with
+    dawg_python's ``Completer`` walk inlined: every key below ``index``, in its order."""
+    units = words.dct._units
+    guide = words.guide._units
+    unpack = words._struct.unpack
+    values: list[tuple[int, int]] = []
+    key = bytearray()
+    stack = [index]
+    started = False
+    while True:
+        index = stack[-1]
+        if started:
+            label = guide[index * 2]  # the first child
+            if label:
+                base = units[index]
+                index ^= ((base >> 10) << ((base & _EXTENSION_BIT) >> 6)) ^ label
+                if units[index] & _LABEL_MASK != label:
+                    return values
+                key.append(label)
+                stack.append(index)
+            else:  # back up to the next sibling
+                while True:
+                    label = guide[index * 2 + 1]
+                    if key:
+                        key.pop()
+                    stack.pop()
+                    if not stack:
+                        return values
+                    index = stack[-1]
+                    if label:
+                        base = units[index]
+                        index ^= ((base >> 10) << ((base & _EXTENSION_BIT) >> 6)) ^ label
+                        if units[index] & _LABEL_MASK != label:
+                            return values
+                        key.append(label)
+                        stack.append(index)
+                        break
+        started = True
+        while not units[index] & _HAS_LEAF_BIT:  # down to the end of a key
+            label = guide[index * 2]
+            base = units[index]
+            index ^= ((base >> 10) << ((base & _EXTENSION_BIT) >> 6)) ^ label
+            if units[index] & _LABEL_MASK != label:
+                return values
+            key.append(label)
+            stack.append(index)
+        values.append(unpack(a2b_base64(bytes(key))))
+
+
 def _normal_form_recipes(dictionary, payload: int) -> list[_Recipe]:
     """How to build the normal form of each (paradigm, form) pair of a DAWG payload.
 
@@ -167,7 +219,7 @@ def _normal_form_recipes(dictionary, payload: int) -> list[_Recipe]:
     stem up to its suffix, then add the normal form's prefix and suffix.
     """
     recipes: list[_Recipe] = []
-    for para_id, idx in dictionary.words._value_for_index(payload):
+    for para_id, idx in _payload_values(dictionary.words, payload):
         if idx == 0:
             recipes.append(None)
             continue

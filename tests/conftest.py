@@ -342,3 +342,24 @@ def seed_engine(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("seed-index")
     build(root, [SEEDS])
     return SearchEngine(root)
+
+
+# --- the command line as a process of its own --------------------------------------------
+
+
+def run_cli(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m search ARGS`` as a separate process, as people run it; output as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "search", *map(str, args)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """``run_cli``: runs the command line in a process of its own."""
+    return run_cli

@@ -1,14 +1,19 @@
-"""Quick mode of the peer benchmark: a 200-article sample through the real harness.
+"""Quick mode of the benchmarks: small samples through the real harness, the one command
+(``benchmarks.run``: ours and the peers at two scales, the server under load, the report) and
+the server benchmark.
 
-Checks the shape of the results and that every engine finds relevant articles; never timings.
-Needs the shared corpus (``../shared`` next to the project), else the module is skipped.
+Checks the shape of the results, that every engine finds relevant articles and that the report
+is written; never timings. Needs the shared corpus (``../shared`` next to the project), else
+the module is skipped. PostgreSQL runs when its Debian binaries are installed (as in CI).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,8 +30,14 @@ from benchmarks.evaluate import (
     score_engine,
 )
 from benchmarks.harness import benchmark_engine, format_report
+from benchmarks.ours import OursEngine
 from benchmarks.peers import PostgresEngine, make_peer
+from benchmarks.report import _ratio, cpu_model, machine_info, render_markdown
+from benchmarks.run import ENGINES as RUN_NAMES
+from benchmarks.run import main as run_main
+from benchmarks.run import run_benchmarks
 from benchmarks.run_peers import run_peers
+from benchmarks.server import read_memory, search_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared"
@@ -34,8 +45,9 @@ CORPUS = SHARED / "corpus"
 JUDGEMENTS = SHARED / "eval" / "known-item.jsonl"
 
 if not (CORPUS.is_dir() and any(CORPUS.glob("*.jsonl.gz")) and JUDGEMENTS.is_file()):
-    pytest.skip(f"shared corpus and judgements not found under {SHARED.resolve()}",
-                allow_module_level=True)
+    pytest.skip(
+        f"shared corpus and judgements not found under {SHARED.resolve()}", allow_module_level=True
+    )
 
 KINDS = {"inflected", "lead", "yo", "layout", "typo"}
 
@@ -60,9 +72,13 @@ def test_scoring_functions():
     assert mrr_recall(["x", "b"], ["a", "b"]) == (0.5, 0.5)
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
     assert percentile([5.0], 95) == 5.0
-    scores = score_engine(lambda q: ["a", "b"] if q == "one" else [],
-                          [{"qid": "1", "kind": "k", "query": "one", "relevant": ["b"]},
-                           {"qid": "2", "kind": "k", "query": "two", "relevant": ["b"]}])
+    scores = score_engine(
+        lambda q: ["a", "b"] if q == "one" else [],
+        [
+            {"qid": "1", "kind": "k", "query": "one", "relevant": ["b"]},
+            {"qid": "2", "kind": "k", "query": "two", "relevant": ["b"]},
+        ],
+    )
     assert scores["by_kind"]["k"] == {"n": 2, "mrr": 0.25, "recall": 0.5}
     assert scores["by_kind"]["all"] == scores["by_kind"]["k"]
     assert len(scores["latencies_ms"]) == 2
@@ -99,8 +115,12 @@ def _check_result(result: dict, n_articles: int, n_queries: int) -> None:
 ENGINES = [
     "tantivy",
     "whoosh",
-    pytest.param("pg", marks=pytest.mark.skipif(not PostgresEngine.available()[0],
-                                                reason=PostgresEngine.available()[1])),
+    pytest.param(
+        "pg",
+        marks=pytest.mark.skipif(
+            not PostgresEngine.available()[0], reason=PostgresEngine.available()[1]
+        ),
+    ),
 ]
 
 
@@ -111,7 +131,7 @@ def test_engine_through_harness(short, sample):
     try:
         result = benchmark_engine(engine, articles, judgements)
         # A layout query is not valid query syntax anywhere: it must not raise.
-        assert isinstance(engine.search("g`hk-[fh,jhs \"(:", 10), list)
+        assert isinstance(engine.search('g`hk-[fh,jhs "(:', 10), list)
         assert engine.search("", 10) == []
     finally:
         engine.close()
@@ -139,3 +159,151 @@ def test_run_peers_report(sample):
     report = format_report(results)
     assert "tantivy" in report and "inflected" in report
     assert messages
+
+
+# --- our engine ------------------------------------------------------------------------------
+
+
+def test_ours_finds_what_peers_cannot_and_cleans_up(sample):
+    articles, judgements = sample
+    judged = [j for j in judgements if j["kind"] in ("layout", "typo")][:10]
+    wanted = {rid for j in judged for rid in j["relevant"]}
+    subset = [a for a in articles if a["id"] in wanted] + [
+        a for a in articles if a["id"] not in wanted
+    ][:20]
+    engine = OursEngine()
+    tmp = engine._tmp
+    try:
+        result = benchmark_engine(engine, subset, judged)
+        assert isinstance(engine.search('g`hk-[fh,jhs "(:', 10), list)  # must not raise
+        assert all(isinstance(i, str) for i in engine.search("россия", 10))
+    finally:
+        engine.close()
+        engine.close()  # twice is fine
+    assert not tmp.exists()
+    assert result["docs"] == len(subset) and result["size_bytes"] > 0
+    assert result["first_query_ms"] > 0
+    assert result["by_kind"]["all"]["n"] == len(judged)
+    # Layout and typo queries are what our correction is for; the peers score ~0 on them.
+    assert result["by_kind"]["all"]["mrr"] > 0.5
+
+
+# --- the one command -------------------------------------------------------------------------
+
+RUN_ENGINES = ["ours", "tantivy", "whoosh"] + (["pg"] if PostgresEngine.available()[0] else [])
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory) -> tuple[dict, Path, Path]:
+    """``benchmarks.run`` in quick mode: 60 articles at 1x and 2x, the server with a few dozen
+    requests, the report and the JSON written to a temporary folder."""
+    out = tmp_path_factory.mktemp("bench")
+    started = time.perf_counter()
+    report, raw = out / "RESULTS.md", out / "out" / "results.json"
+    data = run_benchmarks(
+        CORPUS,
+        JUDGEMENTS,
+        scales=[2, 1],
+        engines=RUN_ENGINES,
+        sample=60,
+        server_requests=24,
+        concurrency=[1, 4],
+        json_path=raw,
+        out_path=report,
+        command="quick",
+        quiet_check_s=0.05,
+        max_wait_s=0,
+        log=lambda msg: print(f"{time.perf_counter() - started:5.1f} s {msg}"),
+    )
+    return data, report, raw
+
+
+def test_quick_run_measures_every_engine_at_every_scale(quick_run):
+    data, _, _ = quick_run
+    assert [run["scale"] for run in data["scales"]] == [1, 2]
+    one, two = data["scales"]
+    assert [r["engine"] for r in one["results"]] == [
+        RUN_NAMES[e] for e in RUN_NAMES if e in RUN_ENGINES
+    ]
+    for run in data["scales"]:
+        for result in run["results"]:
+            if result["engine"] == "whoosh-stock" and run["scale"] == 2:
+                assert "1×" in result["skipped"]  # stock Whoosh only up to 1x by default
+                continue
+            _check_result(result, run["docs"], run["queries"])
+            assert result["by_kind"]["all"]["mrr"] > 0
+    assert two["docs"] == 2 * one["docs"] and two["queries"] == one["queries"]
+    ours = {run["scale"]: run["results"][0] for run in data["scales"]}
+    assert ours[1]["engine"] == "ours" and ours[1]["by_kind"]["layout"]["mrr"] > 0
+    assert [p["scale"] for p in data["profiles"]] == [1, 2]
+    assert data["profiles"][0]["inclusive"] and data["profiles"][0]["self"]
+
+
+def test_quick_run_server(quick_run):
+    server = quick_run[0]["server"]
+    assert server["docs"] == 60
+    assert [level["concurrency"] for level in server["levels"]] == [1, 4]
+    for level in server["levels"]:
+        assert level["requests"] == 24 and level["errors"] == 0, level["error_examples"]
+        assert level["rps"] > 0 and 0 < level["latency_ms"]["p50"] <= level["latency_ms"]["p95"]
+        assert level["memory"]["rss_bytes"] > 0
+        assert level["memory"]["hwm_bytes"] >= level["memory"]["rss_bytes"]
+    assert not Path(f"/proc/{server['pid']}").exists(), "the server must be stopped"
+
+
+def test_quick_run_report_and_json(quick_run):
+    data, report, raw = quick_run
+    assert json.loads(raw.read_text(encoding="utf-8")) == json.loads(json.dumps(data))
+    text = report.read_text(encoding="utf-8")
+    assert text == render_markdown(data)
+    for needle in (
+        "# Benchmark results",
+        "Quick mode",
+        "## Targets",
+        "## Scaling",
+        "## Server",
+        "## Where our query time goes",
+        "postgresql" if "pg" in RUN_ENGINES else "tantivy",
+        "whoosh-stock",
+        "rt-123#2",
+        "| layout |",
+        cpu_model(),
+        f"{os.cpu_count()} cores",
+    ):
+        assert needle in text, needle
+    assert "/work/" not in text.replace(str(CORPUS.resolve()), "")
+
+
+def test_report_regenerates_from_json(quick_run, tmp_path):
+    from click.testing import CliRunner
+
+    from benchmarks.report import main as report_main
+
+    _, report, raw = quick_run
+    again = tmp_path / "again.md"
+    outcome = CliRunner().invoke(report_main, [str(raw), "--out", str(again)])
+    assert outcome.exit_code == 0, outcome.output
+    assert again.read_text(encoding="utf-8") == report.read_text(encoding="utf-8")
+
+
+def test_run_rejects_bad_options():
+    from click.testing import CliRunner
+
+    for args in (["--engines", "nope"], ["--scales", "0"], ["--engines", "tantivy"]):
+        outcome = CliRunner().invoke(run_main, args)
+        assert outcome.exit_code == 2, (args, outcome.output)
+
+
+def test_helpers():
+    assert _ratio(2.0, 1.0) == "2.00×" and _ratio(1.0, 0.0) == "∞" and _ratio(0.0, 0.0) == "–"
+    memory = read_memory(os.getpid())
+    assert memory["hwm_bytes"] >= memory["rss_bytes"] > 0
+    assert read_memory(2**22 + 12345) == {}
+    paths = search_paths(["а б", "в"], 3)
+    assert paths == [
+        "/api/search?q=%D0%B0+%D0%B1&per_page=10",
+        "/api/search?q=%D0%B2&per_page=10",
+        "/api/search?q=%D0%B0+%D0%B1&per_page=10",
+    ]
+    info = machine_info()
+    assert info["cpus"] == os.cpu_count() and info["ram_bytes"] > 0

@@ -1,0 +1,297 @@
+"""Load a real server on loopback while ``index update`` runs over and over.
+
+The promise under test: an update never costs a reader a request. Every response
+must be a 2xx or 4xx (no 5xx), no connection may fail, and an article that an
+update replaces must be found at every moment (it is deleted and re-added in one
+atomic commit, so a reader sees the old copy or the new one, never neither).
+
+    python -m benchmarks.load_during_update                 # 5,000 requests, 32 clients
+    python -m benchmarks.load_during_update --requests 1000 --concurrency 8
+
+The index is built from generated articles (``benchmarks.newsgen``) in a temporary
+folder; updates replace some of them and add new ones, cycling until the load ends.
+The test suite runs a smaller version (``tests/test_lifecycle.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from benchmarks.newsgen import QUERY_WORDS, generate_articles, marker, write_jsonl
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUEST_TIMEOUT = 30.0
+DOC_SHARE = 5  # every fifth request reads a replaced article
+
+
+@dataclass
+class LoadResult:
+    """What the clients saw."""
+
+    requests: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)  # connection errors and timeouts
+    missing_docs: list[str] = field(default_factory=list)  # replaced articles not found
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, share: float) -> float:
+        if len(self.latencies) < 2:
+            return 1000 * (self.latencies[0] if self.latencies else 0.0)
+        cuts = statistics.quantiles(self.latencies, n=100, method="inclusive")
+        return 1000 * cuts[round(share * 100) - 1]
+
+    def summary(self) -> str:
+        return (
+            f"requests {self.requests}, connection errors {len(self.errors)}, "
+            f"5xx {self.server_errors}, replaced articles missing {len(self.missing_docs)}, "
+            f"statuses {dict(sorted(self.statuses.items()))}, {self.rps:.0f} req/s, "
+            f"p50 {self.percentile_ms(0.50):.1f} ms, p95 {self.percentile_ms(0.95):.1f} ms"
+        )
+
+
+def run_load(
+    base_url: str,
+    total: int,
+    concurrency: int,
+    doc_ids: Sequence[str] = (),
+    time_limit: float = 300.0,
+    keep_going: Callable[[], bool] = lambda: False,
+) -> LoadResult:
+    """``total`` requests from ``concurrency`` threads, one HTTP session each.
+
+    Searches cycle through ``QUERY_WORDS`` and the marker words of ``doc_ids``; every
+    ``DOC_SHARE``-th request fetches one of ``doc_ids``, which must exist. More than
+    ``total`` are sent while ``keep_going()`` says so (to overlap a slow update), but
+    never past ``time_limit`` seconds.
+    """
+    result = LoadResult()
+    numbers = itertools.count()
+    guard = threading.Lock()
+    deadline = time.monotonic() + time_limit
+    queries = [*QUERY_WORDS, *(marker(i) for i in doc_ids)]
+
+    def client() -> None:
+        with requests.Session() as session:
+            while ((n := next(numbers)) < total or keep_going()) and time.monotonic() < deadline:
+                _one_request(session, base_url, n, queries, doc_ids, result, guard)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _one_request(
+    session: requests.Session,
+    base_url: str,
+    n: int,
+    queries: Sequence[str],
+    doc_ids: Sequence[str],
+    result: LoadResult,
+    guard: threading.Lock,
+) -> None:
+    is_doc = bool(doc_ids) and n % DOC_SHARE == 0
+    if is_doc:
+        doc_id = doc_ids[n // DOC_SHARE % len(doc_ids)]
+        url, params = f"{base_url}/api/doc/{doc_id}", None
+    else:
+        url, params = f"{base_url}/api/search", {"q": queries[n % len(queries)]}
+    started = time.monotonic()
+    try:
+        response = session.get(url, params=params, timeout=REQUEST_TIMEOUT)
+        status, error = response.status_code, None
+    except requests.RequestException as exc:
+        status, error = None, f"{url}: {exc!r}"
+    elapsed = time.monotonic() - started
+    with guard:
+        result.requests += 1
+        result.latencies.append(elapsed)
+        if error:
+            result.errors.append(error)
+            return
+        result.statuses[status] += 1
+        if is_doc and status != 200:
+            result.missing_docs.append(f"{url}: {status}")
+
+
+class UpdateLoop(threading.Thread):
+    """``news-search index update`` of ``batches`` in turn, cycling, until stopped.
+
+    Each run is a separate process, as an editor's would be. ``acked`` counts the
+    runs that printed their summary (which they do once the commit is on the disk).
+    """
+
+    def __init__(self, index_dir: Path, batches: Sequence[Path], max_runs: int = 1000):
+        super().__init__(daemon=True)
+        self.index_dir = index_dir
+        self.batches = list(batches)
+        self.max_runs = max_runs
+        self.acked = 0
+        self.failures: list[str] = []
+        self._stop_event = threading.Event()
+
+    def stop(self) -> None:
+        """Stop after the update now running (which is let finish)."""
+        self._stop_event.set()
+        self.join()
+
+    def run(self) -> None:
+        for number in range(self.max_runs):
+            if self._stop_event.is_set():
+                return
+            batch = self.batches[number % len(self.batches)]
+            done = subprocess.run(
+                [
+                    *cli_command("index", "update", str(batch), "--index", str(self.index_dir)),
+                    "--wait",
+                    "60",
+                ],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                env=cli_env(),
+            )
+            if done.returncode == 0 and "Added or replaced" in done.stdout:
+                self.acked += 1
+            else:
+                self.failures.append(f"{batch.name}: {done.returncode} {done.stderr.strip()}")
+
+
+def cli_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "search", *args]
+
+
+def cli_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def prepare(
+    folder: Path, articles: int, batches: int, batch_size: int
+) -> tuple[Path, list[Path], list[str]]:
+    """A built index in ``folder/index``, update batches, and the ids they replace.
+
+    Each batch replaces ``batch_size // 2`` indexed articles and adds as many new ones.
+    """
+    base = generate_articles(articles, prefix="base")
+    write_jsonl(folder / "base.jsonl", base)
+    half = batch_size // 2
+    replaced = [a["id"] for a in base[: half * batches]]
+    files = []
+    for number in range(batches):
+        fresh = generate_articles(half, prefix=f"new{number}")
+        again = generate_articles(articles, prefix="base", seed=number + 1)
+        batch = [*again[number * half : (number + 1) * half], *fresh]
+        files.append(write_jsonl(folder / f"batch-{number}.jsonl", batch))
+    index_dir = folder / "index"
+    subprocess.run(
+        cli_command("index", "build", str(folder / "base.jsonl"), "--index", str(index_dir)),
+        check=True, cwd=ROOT, env=cli_env(), capture_output=True,
+    )  # fmt: skip
+    return index_dir, files, replaced
+
+
+@contextmanager
+def serving(index_dir: Path, log: Path, threads: int) -> Iterator[str]:
+    """A ``news-search serve`` process on a free loopback port; yields its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = cli_command("serve", "--index", str(index_dir), "--port", str(port))
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--threads", str(threads)], cwd=ROOT, env=cli_env(), stdout=out, stderr=out
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base_url, process)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait_healthy(base_url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if requests.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server not healthy after {timeout} s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--articles", type=int, default=2000, help="articles in the index")
+    parser.add_argument("--batch-size", type=int, default=200, help="articles per update")
+    parser.add_argument("--server-threads", type=int, default=8)
+    parser.add_argument("--time-limit", type=float, default=300.0)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="load-during-update-") as temp:
+        folder = Path(temp)
+        index_dir, batches, replaced = prepare(folder, args.articles, 5, args.batch_size)
+        with serving(index_dir, folder / "server.log", args.server_threads) as base_url:
+            updates = UpdateLoop(index_dir, batches)
+            updates.start()
+            result = run_load(base_url, args.requests, args.concurrency, replaced, args.time_limit)
+            updates.stop()
+        print(result.summary())
+        print(
+            f"updates acknowledged during the load: {updates.acked}, "
+            f"failed: {len(updates.failures)}"
+        )
+        for failure in updates.failures[:5]:
+            print(f"  update failed: {failure}")
+        for error in [*result.errors, *result.missing_docs][:5]:
+            print(f"  {error}")
+        if result.errors or result.server_errors or result.missing_docs or updates.failures:
+            print("FAILED: errors under load; the server's log:", file=sys.stderr)
+            print(_errors_in_log(folder / "server.log"), file=sys.stderr)
+            return 1
+        return 0
+
+
+def _errors_in_log(log: Path, limit: int = 80) -> str:
+    """The lines of the server log from its first error on (at most ``limit``)."""
+    lines = log.read_text(errors="replace").splitlines()
+    first = next((i for i, line in enumerate(lines) if " ERROR " in line), len(lines))
+    return "\n".join(lines[first : first + limit])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

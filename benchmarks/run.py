@@ -1,0 +1,456 @@
+"""The whole benchmark in one command: our engine and the peers at several corpus scales, the
+server under load, and the Markdown report.
+
+    python -m benchmarks.run --scales 1,4,10          # everything; writes benchmarks/RESULTS.md
+    python -m benchmarks.run --scales 1 --no-server   # the 1x comparison only
+    python -m benchmarks.run --sample 200 --scales 1,2 --server-requests 30 \\
+        --out /tmp/RESULTS.md --json /tmp/results.json  # quick mode (what CI runs)
+
+For each scale every engine is built, scored and closed before the next starts, so they never
+compete for the machine; the raw figures are written to the JSON file after every engine, so a
+long run that fails late keeps what it measured (``python -m benchmarks.report`` renders it).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import click
+
+from benchmarks.engine import Engine
+from benchmarks.evaluate import (
+    CORPUS_DIR,
+    JUDGEMENTS_PATH,
+    expand_judgements,
+    load_corpus,
+    load_judgements,
+    replicate,
+    sample_corpus,
+)
+from benchmarks.harness import benchmark_engine
+from benchmarks.ours import OursEngine
+from benchmarks.peers import TEXT_FIELDS, PostgresEngine, make_peer
+from benchmarks.profiling import profile_calls
+from benchmarks.report import machine_info, write_report
+from benchmarks.server import DEFAULT_CONCURRENCY, DEFAULT_THREADS, benchmark_server
+
+BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_OUT = BENCH_DIR / "RESULTS.md"
+DEFAULT_JSON = BENCH_DIR / "out" / "results.json"
+
+#: Command-line names of the engines, in the order they run; ours first.
+ENGINES: dict[str, str] = {
+    "ours": "ours",
+    "pg": "postgresql",
+    "tantivy": "tantivy",
+    "whoosh": "whoosh-stock",
+}
+
+Log = Callable[[str], object]
+
+#: Below this share of all CPUs busy with other processes the machine counts as quiet.
+QUIET_SHARE = 0.10
+
+
+def _display(path: Path) -> str:
+    """``path`` relative to the project (``../shared/corpus``), so reports name no home folders
+    of whoever ran them."""
+    return os.path.relpath(path.resolve(), BENCH_DIR.parent)
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot, from the first line of /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def background_cpu(seconds: float) -> float | None:
+    """The share of the machine's CPU busy over ``seconds`` while we do nothing: other people's
+    work that a figure measured next would compete with (None without /proc/stat)."""
+    if seconds <= 0:
+        return None
+    try:
+        busy0, total0 = _cpu_times()
+        time.sleep(seconds)
+        busy1, total1 = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (busy1 - busy0) / (total1 - total0) if total1 > total0 else 0.0
+
+
+def wait_until_quiet(
+    sample_s: float, max_wait_s: float, threshold: float = QUIET_SHARE
+) -> tuple[float | None, float]:
+    """Sample :func:`background_cpu` until it is below ``threshold`` or ``max_wait_s`` passed.
+
+    On a shared machine a build or a server started by someone else halves what we measure;
+    waiting a little for it to finish costs less than a misleading figure. Returns the last
+    share measured and the seconds waited.
+    """
+    started = time.perf_counter()
+    while True:
+        share = background_cpu(sample_s)
+        waited = time.perf_counter() - started
+        if share is None or share < threshold or waited >= max_wait_s:
+            return share, waited
+
+
+def make_engine(short: str, root: Path | None = None) -> Engine:
+    """Our engine (keeping its index in ``root`` when given) or the peer called ``short``."""
+    if short == "ours":
+        return OursEngine(root=root)
+    return make_peer(short, TEXT_FIELDS)
+
+
+def skip_reason(short: str, scale: int, whoosh_max_scale: int) -> str | None:
+    """Why engine ``short`` does not run at ``scale`` here, or None when it does."""
+    if short == "whoosh" and scale > whoosh_max_scale:
+        return (
+            f"whoosh-stock runs up to {whoosh_max_scale}× only: one writer process at "
+            "about 110 articles/s would take about 15 minutes to build 10×"
+        )
+    if short == "pg":
+        ok, reason = PostgresEngine.available()
+        if not ok:
+            return reason
+    return None
+
+
+def run_benchmarks(
+    corpus_dir: Path = CORPUS_DIR,
+    judgements_path: Path = JUDGEMENTS_PATH,
+    scales: Sequence[int] = (1,),
+    engines: Sequence[str] = tuple(ENGINES),
+    sample: int = 0,
+    seed: int = 0,
+    whoosh_max_scale: int = 1,
+    server: bool = True,
+    server_requests: int = 1000,
+    concurrency: Sequence[int] = DEFAULT_CONCURRENCY,
+    server_threads: int = DEFAULT_THREADS,
+    profile: bool = True,
+    json_path: Path | None = DEFAULT_JSON,
+    out_path: Path | None = DEFAULT_OUT,
+    command: str = "python -m benchmarks.run",
+    keep_indexes: Path | None = None,
+    quiet_check_s: float = 1.0,
+    max_wait_s: float = 300.0,
+    log: Log = print,
+) -> dict:
+    """Measure ``engines`` at every scale (and the server on the first scale's index of ours),
+    write the raw figures to ``json_path`` and the report to ``out_path``; return the figures.
+
+    ``sample`` > 0 is the quick mode: that many articles (half of them judged, see
+    :func:`~benchmarks.evaluate.sample_corpus`) instead of the whole corpus. With ``profile``,
+    ours runs the judged queries a second time under a sampling profiler at the first and the
+    last scale, and the report says where the time goes. ``keep_indexes`` keeps our index of
+    each scale there (``ours-<N>x``, servable and profilable afterwards) instead of deleting it.
+    Before each engine the CPU use of other processes is sampled for ``quiet_check_s`` seconds
+    at a time until it is below :data:`QUIET_SHARE` or ``max_wait_s`` have passed (see
+    :func:`wait_until_quiet`), and the report says how busy the machine was.
+    """
+    started = time.perf_counter()
+    scales = sorted(set(scales))
+    engines = [name for name in ENGINES if name in engines]  # ours first, whatever was asked
+    base_articles = load_corpus(corpus_dir)
+    base_judgements = load_judgements(judgements_path)
+    if sample:
+        base_articles, base_judgements = sample_corpus(base_articles, base_judgements, sample, seed)
+    kinds: dict[str, int] = {}
+    for judgement in base_judgements:
+        kinds[judgement["kind"]] = kinds.get(judgement["kind"], 0) + 1
+    skips = []
+    if "whoosh" in engines and max(scales) > whoosh_max_scale:
+        skips.append(skip_reason("whoosh", max(scales), whoosh_max_scale))
+    data: dict = {
+        "meta": {
+            "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+            "command": command,
+            "machine": machine_info(),
+            "corpus": {
+                "path": _display(corpus_dir),
+                "articles": len(base_articles),
+                "chars": sum(len(a.get(f) or "") for a in base_articles for f in TEXT_FIELDS),
+            },
+            "judgements": {
+                "path": _display(judgements_path),
+                "queries": len(base_judgements),
+                "kinds": kinds,
+            },
+            "sample": sample,
+            "seed": seed,
+            "scales": scales,
+            "engines": [ENGINES[e] for e in engines],
+            "fields": list(TEXT_FIELDS),
+            "whoosh_max_scale": whoosh_max_scale,
+            "skips": skips,
+            "json": _display(json_path) if json_path else None,
+        },
+        "scales": [],
+        "server": None,
+        "profiles": [],
+    }
+
+    def save() -> None:
+        data["meta"]["seconds"] = time.perf_counter() - started
+        if json_path is not None:
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(
+                json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+
+    keep = Path(tempfile.mkdtemp(prefix="bench-run-")) if keep_indexes is None else keep_indexes
+    try:
+        for scale in scales:
+            articles = replicate(base_articles, scale)
+            judgements = expand_judgements(base_judgements, scale)
+            run = {"scale": scale, "docs": len(articles), "queries": len(judgements), "results": []}
+            data["scales"].append(run)
+            for short in engines:
+                reason = skip_reason(short, scale, whoosh_max_scale)
+                if reason is not None:
+                    log(f"[{scale}x {short}] skipped: {reason}")
+                    run["results"].append({"engine": ENGINES[short], "skipped": reason})
+                    continue
+                log(f"[{scale}x {short}] building on {len(articles):,} articles ...")
+                engine = make_engine(short, keep / f"ours-{scale}x" if short == "ours" else None)
+                try:
+                    background, waited = wait_until_quiet(quiet_check_s, max_wait_s)
+                    if waited >= quiet_check_s * 2:
+                        log(
+                            f"[{scale}x {short}] waited {waited:.0f} s for other work to end "
+                            f"(now {background:.0%} of the CPUs busy)"
+                        )
+                    result = benchmark_engine(engine, articles, judgements)
+                    result["background_cpu"] = background
+                    result["waited_for_quiet_s"] = waited
+                    lat = result["latency_ms"]
+                    log(
+                        f"[{scale}x {short}] {result['docs_per_s']:,.0f} docs/s, "
+                        f"{result['size_mb']:.1f} MB, p50 {lat['p50']:.1f} ms, "
+                        f"p95 {lat['p95']:.1f} ms, MRR {result['by_kind']['all']['mrr']:.3f}"
+                    )
+                    run["results"].append(result)
+                    save()
+                    if short == "ours" and profile and scale in (scales[0], scales[-1]):
+                        log(f"[{scale}x ours] profiling the queries ...")
+                        queries = [j["query"] for j in judgements]
+                        summary = profile_calls(lambda q, e=engine: e.search(q, 10), queries)
+                        data["profiles"].append({"scale": scale, **summary})
+                        save()
+                finally:
+                    engine.close()
+                    del engine
+                    gc.collect()
+                if short == "ours" and server and scale == scales[0]:
+                    log(
+                        f"[server] {len(base_judgements)} queries, concurrency "
+                        f"{', '.join(map(str, concurrency))}, {server_requests} requests each"
+                    )
+                    background, waited = wait_until_quiet(quiet_check_s, max_wait_s)
+                    data["server"] = benchmark_server(
+                        keep / f"ours-{scale}x",
+                        [j["query"] for j in base_judgements],
+                        concurrency,
+                        server_requests,
+                        server_threads,
+                        log=log,
+                    )
+                    data["server"]["background_cpu"] = background
+                    data["server"]["waited_for_quiet_s"] = waited
+                    save()
+                if keep_indexes is None:
+                    shutil.rmtree(keep / f"ours-{scale}x", ignore_errors=True)
+            del articles
+            gc.collect()
+    finally:
+        if keep_indexes is None:
+            shutil.rmtree(keep, ignore_errors=True)
+    save()
+    if out_path is not None:
+        write_report(data, out_path)
+        log(f"wrote {out_path}")
+    return data
+
+
+def _ints(text: str, name: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint=name) from error
+    if not values or min(values) < 1:
+        raise click.BadParameter("positive whole numbers separated by commas", param_hint=name)
+    return values
+
+
+@click.command()
+@click.option(
+    "--scales",
+    default="1",
+    show_default=True,
+    help="Comma-separated corpus scales, e.g. 1,4,10 (N copies with new ids).",
+)
+@click.option(
+    "--engines",
+    default=",".join(ENGINES),
+    show_default=True,
+    help=f"Comma-separated engines, of: {', '.join(ENGINES)}.",
+)
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=CORPUS_DIR,
+    show_default=True,
+)
+@click.option(
+    "--judgements",
+    "judgements_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=JUDGEMENTS_PATH,
+    show_default=True,
+)
+@click.option(
+    "--sample",
+    type=int,
+    default=0,
+    help="Quick mode: N articles (half of them judged) instead of the corpus.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --sample.")
+@click.option(
+    "--whoosh-max-scale",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Run stock Whoosh only up to this scale (it builds at ~110 docs/s).",
+)
+@click.option(
+    "--server/--no-server",
+    default=True,
+    show_default=True,
+    help="Benchmark the HTTP server on our index of the first scale.",
+)
+@click.option(
+    "--server-requests",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="Requests at each concurrency level.",
+)
+@click.option(
+    "--concurrency",
+    default=",".join(map(str, DEFAULT_CONCURRENCY)),
+    show_default=True,
+    help="Comma-separated client concurrency levels.",
+)
+@click.option(
+    "--server-threads",
+    type=click.IntRange(1, 256),
+    default=DEFAULT_THREADS,
+    show_default=True,
+    help="`serve --threads`.",
+)
+@click.option(
+    "--profile/--no-profile",
+    default=True,
+    show_default=True,
+    help="Profile our queries at the first and the last scale.",
+)
+@click.option(
+    "--max-wait",
+    "max_wait_s",
+    type=click.FloatRange(0),
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait, before each engine, for other processes to leave the CPUs "
+    f"(below {QUIET_SHARE:.0%} busy); then measure anyway, and the report says so.",
+)
+@click.option(
+    "--keep-indexes",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep our index of each scale in this folder (ours-<N>x), e.g. to profile "
+    "it with `python -m benchmarks.profiling run --index DIR/ours-10x`.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="The Markdown report.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_JSON,
+    show_default=True,
+    help="The raw figures.",
+)
+def main(
+    scales: str,
+    engines: str,
+    corpus_dir: Path,
+    judgements_path: Path,
+    sample: int,
+    seed: int,
+    whoosh_max_scale: int,
+    server: bool,
+    server_requests: int,
+    concurrency: str,
+    server_threads: int,
+    profile: bool,
+    max_wait_s: float,
+    keep_indexes: Path | None,
+    out_path: Path,
+    json_path: Path,
+) -> None:
+    """Benchmark our engine and the peers; write RESULTS.md and the raw JSON."""
+    names = [name.strip() for name in engines.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ENGINES]
+    if unknown or not names:
+        raise click.BadParameter(
+            f"unknown engine(s) {', '.join(unknown)}; known: {', '.join(ENGINES)}",
+            param_hint="--engines",
+        )
+    if server and "ours" not in names:
+        raise click.BadParameter(
+            "the server benchmark needs ours among the engines (or --no-server)",
+            param_hint="--engines",
+        )
+    command = "python -m benchmarks.run " + shlex.join(sys.argv[1:])
+    run_benchmarks(
+        corpus_dir,
+        judgements_path,
+        _ints(scales, "--scales"),
+        names,
+        sample,
+        seed,
+        whoosh_max_scale,
+        server,
+        server_requests,
+        _ints(concurrency, "--concurrency"),
+        server_threads,
+        profile,
+        json_path,
+        out_path,
+        command.strip(),
+        keep_indexes,
+        max_wait_s=max_wait_s,
+        log=lambda msg: click.echo(msg, err=True),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,361 @@
+"""Server benchmark: requests per second and latency of ``/api/search`` under concurrent clients.
+
+The real server (``python -m search serve``: Flask on waitress) runs as a subprocess on a free
+loopback port over an existing index; client threads, each with its own keep-alive HTTP/1.1
+connection, send the judged queries (in file order, cycling if more requests are asked for) as
+fast as the server answers, one concurrency level after another. Each level is bounded by a
+number of requests, not a duration, so a run takes a predictable amount of work. After each level
+the server's memory is read from ``/proc/<pid>/status`` (``VmRSS``: now; ``VmHWM``: the peak).
+
+Client and server share the machine: on 2 cores the client's own CPU time (a fraction of a
+millisecond a request) is part of what is measured, as it would be for any loopback benchmark.
+
+    python -m benchmarks.server                        # builds a 1x index in a temporary folder
+    python -m benchmarks.server --index index/         # an index built before
+    python -m benchmarks.server --concurrency 1,4,16 --requests 1000 --json benchmarks/out/s.json
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlencode
+
+import click
+
+from benchmarks.evaluate import CORPUS_DIR, JUDGEMENTS_PATH, load_corpus, load_judgements
+from benchmarks.harness import latency_summary
+from benchmarks.peers import _free_port
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONCURRENCY = (1, 4, 16)
+#: The ``serve`` command's own default; more threads than cores buys nothing under the GIL but
+#: lets a slow request not hold up the quick ones behind it.
+DEFAULT_THREADS = 8
+START_TIMEOUT_S = 120.0
+REQUEST_TIMEOUT_S = 60.0
+
+
+def read_memory(pid: int) -> dict[str, int]:
+    """``VmRSS`` and ``VmHWM`` of process ``pid`` in bytes (empty when /proc has no entry)."""
+    wanted = {"VmRSS": "rss_bytes", "VmHWM": "hwm_bytes"}
+    memory: dict[str, int] = {}
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return memory
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key in wanted:
+            number, unit = value.split()
+            memory[wanted[key]] = int(number) * (1024 if unit.lower() == "kb" else 1)
+    return memory
+
+
+@contextmanager
+def running_server(
+    index_dir: Path, threads: int = DEFAULT_THREADS, log_path: Path | None = None
+) -> Iterator[tuple[subprocess.Popen, int, dict]]:
+    """Start ``python -m search serve`` on ``index_dir`` and a free port; yield (process, port,
+    health) once ``/healthz`` answers (which also opens the index), and stop the server
+    afterwards."""
+    port = _free_port()
+    log_dir = None
+    if log_path is None:
+        log_dir = Path(tempfile.mkdtemp(prefix="bench-server-"))
+        log_path = log_dir / "server.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "search",
+        "serve",
+        "--index",
+        str(index_dir),
+        "--port",
+        str(port),
+        "--threads",
+        str(threads),
+    ]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    try:
+        health = _wait_ready(proc, port, log_path)
+        yield proc, port, health
+    finally:
+        _stop(proc)
+        if log_dir is not None:
+            shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def _wait_ready(proc: subprocess.Popen, port: int, log_path: Path) -> dict:
+    """Poll ``/healthz`` until it answers 200; its JSON (documents, build time)."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"the server exited with {proc.returncode}:\n"
+                f"{log_path.read_text(errors='replace')[-4000:]}"
+            )
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+            conn.request("GET", "/healthz")
+            response = conn.getresponse()
+            body = response.read()
+            conn.close()
+            if response.status == 200:
+                return json.loads(body)
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer /healthz within {START_TIMEOUT_S:.0f} s")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGINT (what Ctrl+C sends, so waitress shuts down cleanly), then SIGKILL if it hangs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def search_paths(queries: Sequence[str], n: int, per_page: int = 10) -> list[str]:
+    """``n`` request paths of ``/api/search``, the queries in order and cycling."""
+    if not queries:
+        raise ValueError("no queries")
+    return [
+        f"/api/search?{urlencode({'q': queries[i % len(queries)], 'per_page': per_page})}"
+        for i in range(n)
+    ]
+
+
+def load_level(port: int, paths: list[str], concurrency: int) -> dict:
+    """Send every path once with ``concurrency`` client threads; figures for the level.
+
+    Each thread takes the next path from a shared counter, so the threads share the work however
+    uneven the queries are. A response that is not 200 counts as an error (its latency is still
+    recorded); a broken connection is reopened and counted as an error too.
+    """
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    next_index = iter(range(len(paths)))
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+        try:
+            while True:
+                with lock:
+                    i = next(next_index, None)
+                if i is None:
+                    return
+                started = time.perf_counter()
+                try:
+                    conn.request("GET", paths[i])
+                    response = conn.getresponse()
+                    response.read()
+                    status = response.status
+                except (OSError, http.client.HTTPException) as error:
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+                    status, detail = 0, f"{type(error).__name__}: {error}"
+                else:
+                    detail = f"HTTP {status}"
+                elapsed = (time.perf_counter() - started) * 1000.0
+                with lock:
+                    latencies.append(elapsed)
+                    if status != 200:
+                        errors.append(detail)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    return {
+        "concurrency": concurrency,
+        "requests": len(latencies),
+        "errors": len(errors),
+        "error_examples": sorted(set(errors))[:5],
+        "seconds": wall,
+        "rps": len(latencies) / wall if wall > 0 else 0.0,
+        "latency_ms": latency_summary(latencies),
+    }
+
+
+def benchmark_server(
+    index_dir: Path,
+    queries: Sequence[str],
+    concurrency: Sequence[int] = DEFAULT_CONCURRENCY,
+    requests: int = 1000,
+    threads: int = DEFAULT_THREADS,
+    warm_up: int = 20,
+    log=print,
+) -> dict:
+    """Start the server on ``index_dir`` and run ``requests`` searches at each concurrency.
+
+    ``warm_up`` requests (sequential, not measured) precede the first level, so that the first
+    search's loading of the ranking arrays is not counted as latency.
+    """
+    paths = search_paths(queries, requests)
+    result: dict = {
+        "index": str(index_dir),
+        "threads": threads,
+        "requests_per_level": requests,
+        "queries": len(queries),
+        "cpus": os.cpu_count(),
+        "levels": [],
+    }
+    with running_server(index_dir, threads) as (proc, port, health):
+        result["pid"] = proc.pid
+        result["docs"] = health.get("documents", 0)
+        result["memory_ready"] = read_memory(proc.pid)
+        started = time.perf_counter()
+        load_level(port, search_paths(queries[::-1], warm_up), 1)
+        result["warm_up"] = warm_up
+        result["warm_up_s"] = time.perf_counter() - started
+        result["memory_warm"] = read_memory(proc.pid)
+        for level in concurrency:
+            figures = load_level(port, paths, level)
+            figures["memory"] = read_memory(proc.pid)
+            lat, rss = figures["latency_ms"], figures["memory"].get("rss_bytes", 0)
+            log(
+                f"[server] concurrency {level}: {figures['rps']:.1f} req/s, "
+                f"p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms, "
+                f"errors {figures['errors']}, RSS {rss / 1e6:.0f} MB"
+            )
+            result["levels"].append(figures)
+    return result
+
+
+def build_index(root: Path, articles: list[dict], log=print) -> float:
+    """Build our index of ``articles`` in ``root`` (as the benchmark's 1x run does); seconds."""
+    from benchmarks.ours import OursEngine
+
+    engine = OursEngine(root=root)
+    try:
+        engine.prepare(articles)
+        started = time.perf_counter()
+        engine.build(articles)
+        seconds = time.perf_counter() - started
+    finally:
+        engine.close()
+    log(f"[server] built the index of {len(articles)} articles in {seconds:.0f} s")
+    return seconds
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
+    if not values or min(values) < 1:
+        raise click.BadParameter("give positive whole numbers separated by commas")
+    return values
+
+
+@click.command()
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="An index folder (as given to `serve --index`); default: build one of the "
+    "whole corpus in a temporary folder.",
+)
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=CORPUS_DIR,
+    show_default=True,
+)
+@click.option(
+    "--judgements",
+    "judgements_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=JUDGEMENTS_PATH,
+    show_default=True,
+    help="The queries sent are those of these judgements.",
+)
+@click.option(
+    "--concurrency",
+    default=",".join(map(str, DEFAULT_CONCURRENCY)),
+    show_default=True,
+    help="Comma-separated numbers of client threads.",
+)
+@click.option(
+    "--requests",
+    "n_requests",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="Requests at each concurrency level.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=DEFAULT_THREADS,
+    show_default=True,
+    help="Server threads (`serve --threads`).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the figures as JSON here.",
+)
+def main(
+    index_dir: Path | None,
+    corpus_dir: Path,
+    judgements_path: Path,
+    concurrency: str,
+    n_requests: int,
+    threads: int,
+    json_path: Path | None,
+) -> None:
+    """Requests/s, latency and memory of /api/search at several concurrency levels."""
+    levels = _ints(concurrency)
+    queries = [j["query"] for j in load_judgements(judgements_path)]
+    log = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    tmp = None
+    try:
+        if index_dir is None:
+            tmp = Path(tempfile.mkdtemp(prefix="bench-server-index-"))
+            index_dir = tmp / "index"
+            build_index(index_dir, load_corpus(corpus_dir), log)
+        result = benchmark_server(index_dir, queries, levels, n_requests, threads, log=log)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    from benchmarks.report import format_server_section
+
+    click.echo(format_server_section(result))
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(
+            json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        click.echo(f"wrote {json_path}", err=True)
+
+
+if __name__ == "__main__":
+    main()

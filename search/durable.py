@@ -1,0 +1,116 @@
+"""Getting index files onto the disk before anyone is told they are there.
+
+Whoosh writes its files and renames the new table of contents (TOC) into place, but
+never calls ``fsync``: after a power cut the TOC can name segment files whose data
+never reached the disk. :class:`DurableStorage` syncs every file of the index before
+the TOC rename and the folder after it, so a commit that returned is on the disk and
+one that did not is invisible. Builds sync their whole folder with :func:`fsync_tree`
+before they are switched live.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+from pathlib import Path
+
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC, FileIndex, clean_files
+
+INDEX_NAME = "MAIN"
+# A TOC being written is "_MAIN_<gen>.toc.<time>" until it is renamed: one left behind
+# by a killed writer is garbage.
+_TEMP_TOC = re.compile(rf"^_{INDEX_NAME}_[0-9]+\.toc\..+$")
+
+# The errors that mean "this folder cannot be written", as opposed to a bug.
+WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR}
+    | {errno.EIO, errno.EFBIG}
+)
+
+
+class IndexWriteError(Exception):
+    """The index folder cannot be written (read-only, full, not a folder...).
+
+    The message names the folder and the reason; the live index is untouched.
+    """
+
+
+def write_error(root: Path, error: BaseException) -> IndexWriteError | None:
+    """The IndexWriteError for ``error`` (or an OSError that caused it), else None."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in WRITE_ERRNOS:
+            reason = os.strerror(current.errno)
+            reason = reason[:1].lower() + reason[1:]
+            return IndexWriteError(f"cannot write to index folder {root}: {reason}")
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def fsync_path(path: Path) -> None:
+    """Flush one file or folder to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file below ``folder``, then the folders themselves (deepest first)."""
+    folders = []
+    for dirpath, _, filenames in os.walk(folder):
+        folders.append(Path(dirpath))
+        for name in filenames:
+            path = Path(dirpath) / name
+            if not path.is_symlink():
+                fsync_path(path)
+    for path in reversed(folders):
+        fsync_path(path)
+
+
+class DurableStorage(FileStorage):
+    """A Whoosh FileStorage whose TOC rename (the commit point) is durable.
+
+    Before the rename, every file of the folder is synced (the new segments and the
+    new TOC itself); after it, the folder, so that the rename survives a power cut.
+    """
+
+    def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
+        folder = Path(self.folder)
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False):
+                fsync_path(Path(entry.path))
+        super().rename_file(oldname, newname, safe=safe)
+        fsync_path(folder)
+
+
+def open_durable(folder: Path, indexclass: type[FileIndex] = FileIndex) -> FileIndex:
+    """The Whoosh index in ``folder``, with commits that are durable when they return."""
+    return DurableStorage(str(folder)).open_index(INDEX_NAME, indexclass=indexclass)
+
+
+def discard_garbage(ix: FileIndex) -> list[str]:
+    """Remove what killed or failed writers left in an index folder; returns the names.
+
+    That is, segment files the current TOC does not name, TOCs never renamed into
+    place and the writer's scratch folder (``MAIN.tmp``, which can be large). Readers
+    of the current generation are not affected. Only call this while holding the
+    writer lock (a running writer's new segment is not yet in the TOC).
+    """
+    storage = ix.storage
+    before = set(storage.list())
+    toc = TOC.read(storage, ix.indexname)
+    clean_files(storage, ix.indexname, toc.generation, toc.segments)
+    for name in storage.list():
+        if _TEMP_TOC.match(name):
+            storage.delete_file(name)
+    scratch = Path(storage.folder) / f"{ix.indexname}.tmp"
+    if scratch.is_dir():
+        shutil.rmtree(scratch)
+    return sorted(before - set(storage.list()))
