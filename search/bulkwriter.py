@@ -638,4 +638,3 @@ def _renumbered(postings: dict[bytes, tuple[list, list, list]], final: array):
             weights = [weights[i] for i in order]
             values = [values[i] for i in order]
         yield tbytes, docnums, weights, values
-

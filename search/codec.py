@@ -278,9 +278,7 @@ class NewsTermInfo(W3TermInfo):
             return super().to_bytes()
         ids, weights, values = self._inlined
         minlength = 0 if self._minlength is None else length_to_byte(self._minlength)
-        return inlined_terminfo(
-            ids, weights, values, minlength, length_to_byte(self._maxlength)
-        )
+        return inlined_terminfo(ids, weights, values, minlength, length_to_byte(self._maxlength))
 
 
 class BulkHashWriter(OrderedHashWriter):

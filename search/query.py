@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 MAX_QUERY_LENGTH = 1000
+MAX_NESTING = 8  # parentheses deeper than this are ignored (deep trees overflow Whoosh)
 FIELDS = {"title": "title", "source": "source", "topic": "topic", "tag": "tag", "tags": "tag"}
 
 
@@ -97,6 +98,7 @@ class _Parser:
     def __init__(self, tokens):
         self.tokens = list(tokens)
         self.i = 0
+        self.depth = 0
         self.filters: dict[str, str] = {}
         self.date_from: dt.date | None = None
         self.date_to: dt.date | None = None
@@ -129,7 +131,11 @@ class _Parser:
 
     def node(self, token, kind: str) -> Node | None:
         if kind == "lparen":
+            if self.depth >= MAX_NESTING:
+                return None  # deeper parentheses only group what is already grouped
+            self.depth += 1
             inner = self.group()
+            self.depth -= 1
             return inner if inner.items else None
         if kind == "phrase":
             field_name = (token.group("pfield") or "")[:-1].lower()

@@ -140,9 +140,7 @@ def _assert_same_index(expected_ix, actual_ix, sample: int = 300) -> None:
                     er, fieldname, term, eids
                 ), (fieldname, term)
                 assert ar.doc_frequency(fieldname, term) == er.doc_frequency(fieldname, term)
-                assert ar.frequency(fieldname, term) == pytest.approx(
-                    er.frequency(fieldname, term)
-                )
+                assert ar.frequency(fieldname, term) == pytest.approx(er.frequency(fieldname, term))
                 einfo, ainfo = er.term_info(fieldname, term), ar.term_info(fieldname, term)
                 assert (ainfo.min_length(), ainfo.max_length(), ainfo.max_weight()) == (
                     einfo.min_length(),
