@@ -35,6 +35,7 @@ from search.snippets import Highlighter
 EXACT_BOOST = 0.3
 PROXIMITY_BOOST = 1.5
 PROXIMITY_CANDIDATES = 20
+TITLE_EXACT_BOOST = 1.0  # each query word standing in the headline in the form typed
 HEADLINE_FIELDS = ("title", "summary")
 HEADLINE_WORD_BONUS = 40.0  # each query word the headline (or the lead) holds
 LEAD_SHARE = 1.0
@@ -428,11 +429,15 @@ def _proximity_bonus(
     reading positions for the whole result set would cost more than the search.
     """
     wanted = [frozenset(unit.terms) for unit in plan.plain_units]
+    surfaces = {unit.surface for unit in plan.plain_units}
     forms = FormFilter(frozenset().union(*wanted))
     for docnum in docs.tolist():
         stored = searcher.stored_fields(docnum)
         matches = list(forms.matches(stored.get("title", ""), positions=True))
-        relevance[docnum] += PROXIMITY_BOOST * _closeness(matches, wanted)
+        exact = len(surfaces & {word.surface for word, _ in matches})
+        relevance[docnum] += (
+            PROXIMITY_BOOST * _closeness(matches, wanted) + TITLE_EXACT_BOOST * exact
+        )
 
 
 def _closeness(matches, wanted: list[frozenset[str]]) -> float:
