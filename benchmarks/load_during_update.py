@@ -34,6 +34,7 @@ from pathlib import Path
 import requests
 
 from benchmarks.newsgen import QUERY_WORDS, generate_articles, marker, write_jsonl
+from web.server import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUEST_TIMEOUT = 30.0
@@ -232,25 +233,11 @@ def serving(index_dir: Path, log: Path, threads: int) -> Iterator[str]:
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(base_url, process)
+        wait_until_healthy(base_url, process)
         yield base_url
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-def _wait_healthy(base_url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            if requests.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server not healthy after {timeout} s")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

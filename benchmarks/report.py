@@ -19,6 +19,7 @@ import click
 
 from benchmarks.evaluate import ALL
 from benchmarks.peers import PG_BIN_DIR
+from benchmarks.quiet import QUIET_SHARE
 
 MB = 1_000_000
 OURS = "ours"
@@ -172,28 +173,38 @@ def _scale_run(data: dict, scale: int) -> dict | None:
 # Sections
 
 
+def _share(value: float | None) -> str:
+    return "?" if value is None else f"{value:.0%}"
+
+
 def _load_note(data: dict) -> list[str]:
-    """How busy the machine was with other work just before each engine ran."""
-    loads = [
-        (f"{r['engine']} {run['scale']}×", r["background_cpu"], r.get("waited_for_quiet_s", 0))
+    """How busy the machine was with other work before and while each engine ran."""
+    rows = [
+        (f"{r['engine']} {run['scale']}×", r.get("background_cpu"), r.get("others_cpu"))
         for run in data["scales"]
         for r in _done(run["results"])
-        if r.get("background_cpu") is not None
+        if "background_cpu" in r or "others_cpu" in r
     ]
-    if not loads:
+    server = data.get("server") or {}
+    during = [
+        lv["others_cpu"] for lv in server.get("levels", []) if lv.get("others_cpu") is not None
+    ]
+    if server:
+        rows.append(("server", server.get("background_cpu"), max(during, default=None)))
+    if not rows:
         return []
-    worst = max(share for _, share, _ in loads)
+    worst = max((v for _, before, during in rows for v in (before, during) if v is not None),
+                default=0.0)  # fmt: skip
     verdict = (
         "the machine was quiet"
-        if worst < 0.10
+        if worst < QUIET_SHARE
         else "**other work was running: figures measured then are pessimistic**"
     )
-    waited = sum(w for _, _, w in loads)
     return [
-        "- **Background load:** share of the CPUs busy with other processes just before each "
-        "engine started (the benchmark waits up to `--max-wait` seconds for it to drop below "
-        f"10%; it waited {waited / 60:.0f} min in all): "
-        + ", ".join(f"{name} {share:.0%}" for name, share, _ in loads)
+        "- **Other load:** the share of the CPUs busy with other people's processes just "
+        "before each engine started (the benchmark waits up to `--max-wait` seconds for it to "
+        f"drop below {QUIET_SHARE:.0%}) / while it ran: "
+        + ", ".join(f"{name} {_share(b)} / {_share(d)}" for name, b, d in rows)
         + f"; {verdict}."
     ]
 
@@ -474,6 +485,7 @@ def format_server_section(server: dict, heading: str = "## Server") -> str:
                 _ms(lat["p99"]),
                 f"{memory.get('rss_bytes', 0) / MB:.0f}",
                 f"{memory.get('hwm_bytes', 0) / MB:.0f}",
+                _share(level.get("others_cpu")),
             ]
         )
     ready = server.get("memory_ready", {})
@@ -490,9 +502,10 @@ def format_server_section(server: dict, heading: str = "## Server") -> str:
         "Client and server share the machine's cores. Memory is the server's `VmRSS` after "
         "the level and its peak `VmHWM` so far, from `/proc/<pid>/status`."
         + (
-            f" Other processes kept {server['background_cpu']:.0%} of the CPUs busy just "
-            "before the run."
-            if server.get("background_cpu") is not None
+            " *Others' CPU* is the share of the CPUs that other people's processes took during "
+            f"the level; a level above {QUIET_SHARE:.0%} is measured again (up to twice) after "
+            "they finish."
+            if any("others_cpu" in level for level in server["levels"])
             else ""
         ),
         "",
@@ -508,6 +521,7 @@ def format_server_section(server: dict, heading: str = "## Server") -> str:
                 "p99 ms",
                 "RSS MB",
                 "peak RSS MB",
+                "others' CPU",
             ],
             rows,
         ),

@@ -40,6 +40,7 @@ from benchmarks.harness import benchmark_engine
 from benchmarks.ours import OursEngine
 from benchmarks.peers import TEXT_FIELDS, PostgresEngine, make_peer
 from benchmarks.profiling import profile_calls
+from benchmarks.quiet import QUIET_SHARE, CpuMeter, wait_until_quiet
 from benchmarks.report import machine_info, write_report
 from benchmarks.server import DEFAULT_CONCURRENCY, DEFAULT_THREADS, benchmark_server
 
@@ -57,53 +58,11 @@ ENGINES: dict[str, str] = {
 
 Log = Callable[[str], object]
 
-#: Below this share of all CPUs busy with other processes the machine counts as quiet.
-QUIET_SHARE = 0.10
-
 
 def _display(path: Path) -> str:
     """``path`` relative to the project (``../shared/corpus``), so reports name no home folders
     of whoever ran them."""
     return os.path.relpath(path.resolve(), BENCH_DIR.parent)
-
-
-def _cpu_times() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs since boot, from the first line of /proc/stat."""
-    with open("/proc/stat", encoding="ascii") as fh:
-        fields = [int(x) for x in fh.readline().split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    return sum(fields) - idle, sum(fields)
-
-
-def background_cpu(seconds: float) -> float | None:
-    """The share of the machine's CPU busy over ``seconds`` while we do nothing: other people's
-    work that a figure measured next would compete with (None without /proc/stat)."""
-    if seconds <= 0:
-        return None
-    try:
-        busy0, total0 = _cpu_times()
-        time.sleep(seconds)
-        busy1, total1 = _cpu_times()
-    except (OSError, ValueError, IndexError):
-        return None
-    return (busy1 - busy0) / (total1 - total0) if total1 > total0 else 0.0
-
-
-def wait_until_quiet(
-    sample_s: float, max_wait_s: float, threshold: float = QUIET_SHARE
-) -> tuple[float | None, float]:
-    """Sample :func:`background_cpu` until it is below ``threshold`` or ``max_wait_s`` passed.
-
-    On a shared machine a build or a server started by someone else halves what we measure;
-    waiting a little for it to finish costs less than a misleading figure. Returns the last
-    share measured and the seconds waited.
-    """
-    started = time.perf_counter()
-    while True:
-        share = background_cpu(sample_s)
-        waited = time.perf_counter() - started
-        if share is None or share < threshold or waited >= max_wait_s:
-            return share, waited
 
 
 def make_engine(short: str, root: Path | None = None) -> Engine:
@@ -158,7 +117,8 @@ def run_benchmarks(
     each scale there (``ours-<N>x``, servable and profilable afterwards) instead of deleting it.
     Before each engine the CPU use of other processes is sampled for ``quiet_check_s`` seconds
     at a time until it is below :data:`QUIET_SHARE` or ``max_wait_s`` have passed (see
-    :func:`wait_until_quiet`), and the report says how busy the machine was.
+    :func:`~benchmarks.quiet.wait_until_quiet`), and the CPU that other processes used while
+    each engine ran is measured (:class:`~benchmarks.quiet.CpuMeter`) for the report.
     """
     started = time.perf_counter()
     scales = sorted(set(scales))
@@ -232,7 +192,9 @@ def run_benchmarks(
                             f"[{scale}x {short}] waited {waited:.0f} s for other work to end "
                             f"(now {background:.0%} of the CPUs busy)"
                         )
+                    meter = CpuMeter()
                     result = benchmark_engine(engine, articles, judgements)
+                    result["others_cpu"] = meter.others_share()
                     result["background_cpu"] = background
                     result["waited_for_quiet_s"] = waited
                     lat = result["latency_ms"]
@@ -265,6 +227,8 @@ def run_benchmarks(
                         concurrency,
                         server_requests,
                         server_threads,
+                        retries=2 if max_wait_s > 0 else 0,
+                        max_wait_s=max_wait_s,
                         log=log,
                     )
                     data["server"]["background_cpu"] = background

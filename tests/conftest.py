@@ -14,16 +14,15 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
 from search import indexer
+from web import server as web_server
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -253,17 +252,10 @@ def free_port() -> int:
 
 
 def wait_until_healthy(base_url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if requests.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"server not healthy after {timeout} s:\n{log.read_text()}")
+    try:
+        web_server.wait_until_healthy(base_url, process, timeout)
+    except RuntimeError as error:
+        raise RuntimeError(f"{error}:\n{log.read_text()}") from error
 
 
 @contextmanager

@@ -32,6 +32,7 @@ from benchmarks.evaluate import (
 from benchmarks.harness import benchmark_engine, format_report
 from benchmarks.ours import OursEngine
 from benchmarks.peers import PostgresEngine, make_peer
+from benchmarks.quiet import CpuMeter, background_cpu, wait_until_quiet
 from benchmarks.report import _ratio, cpu_model, machine_info, render_markdown
 from benchmarks.run import ENGINES as RUN_NAMES
 from benchmarks.run import main as run_main
@@ -307,3 +308,15 @@ def test_helpers():
     ]
     info = machine_info()
     assert info["cpus"] == os.cpu_count() and info["ram_bytes"] > 0
+
+
+def test_load_measurement():
+    share = background_cpu(0.05)
+    assert share is None or 0.0 <= share <= 1.0
+    assert background_cpu(0) is None
+    share, waited = wait_until_quiet(0.05, max_wait_s=0)
+    assert waited < 5 and (share is None or 0.0 <= share <= 1.0)
+    meter = CpuMeter()
+    sum(i * i for i in range(200_000))  # our own work does not count as others'
+    others = meter.others_share()
+    assert others is None or 0.0 <= others <= 1.0
