@@ -253,14 +253,36 @@ def format_header(data: dict) -> list[str]:
     ]
 
 
-def format_engines(meta: dict) -> list[str]:
+def format_engines(data: dict) -> list[str]:
+    meta = data["meta"]
     lines = ["## What each engine indexes", ""]
     for engine in meta["engines"]:
         lines.append(f"- **{engine}**: {ENGINE_NOTES.get(engine, '')}")
-    if meta.get("skips"):
-        lines.append("")
-        for note in meta["skips"]:
-            lines.append(f"- *{note}*")
+    notes = []
+    for engine in meta["engines"]:
+        skipped = [
+            run["scale"]
+            for run in data["scales"]
+            for r in run["results"]
+            if r["engine"] == engine and "skipped" in r
+        ]
+        ran = [(run["scale"], r) for run in data["scales"]
+               for r in _done(run["results"]) if r["engine"] == engine]  # fmt: skip
+        if not skipped:
+            continue
+        if ran:
+            scale, r = ran[-1]
+            largest = max(skipped)
+            minutes = largest * r["docs"] / scale / r["docs_per_s"] / 60
+            notes.append(f"{engine} ran at {', '.join(f'{s}×' for s, _ in ran)} only: at its "
+                         f"{r['docs_per_s']:.0f} docs/s ({scale}×), {largest}× would take about "
+                         f"{minutes:.0f} minutes to build.")  # fmt: skip
+        else:
+            reason = next(r["skipped"] for run in data["scales"] for r in run["results"]
+                          if r["engine"] == engine and "skipped" in r)  # fmt: skip
+            notes.append(f"{engine} did not run: {reason}")
+    if notes:
+        lines += ["", *[f"- *{note}*" for note in notes]]
     return [*lines, ""]
 
 
@@ -555,7 +577,7 @@ def format_profile(profile: dict, title: str) -> list[str]:
 def render_markdown(data: dict) -> str:
     """The whole report of a run: header, engines, targets, 1× comparison, scaling, server."""
     meta = data["meta"]
-    lines = format_header(data) + format_engines(meta) + format_targets(data)
+    lines = format_header(data) + format_engines(data) + format_targets(data)
     base = data["scales"][0] if data["scales"] else None
     if base is not None:
         scale = base["scale"]
