@@ -561,7 +561,8 @@ def format_profile(profile: dict, title: str) -> list[str]:
         f"### {title}",
         "",
         f"{profile['queries']:,} queries, {profile['ms_per_query']:.1f} ms a query with "
-        "the profiler on; percentages of all sampled time.",
+        f"{profile.get('sampler', 'pyinstrument')} sampling; percentages of the "
+        f"{profile.get('samples', 0):,} samples inside `SearchEngine.search`.",
         "",
         "| # | inclusive (on the stack) | % | self (own code, with C calls) | % |",
         "|---:|---|---:|---|---:|",
@@ -602,10 +603,13 @@ def render_markdown(data: dict) -> str:
         lines += [
             "## Where our query time goes",
             "",
-            "The judged queries run a second time through the search function under "
-            "pyinstrument (a sampling profiler, 1 ms); functions by time on the stack "
-            "(inclusive) and in their own code (self). `python -m benchmarks.profiling run "
-            "--index DIR` profiles an existing index the same way.",
+            "The judged queries run a second time through the search function under a "
+            "sampling profiler (py-spy attached to the benchmark when allowed, which does not "
+            "slow the code it watches; else pyinstrument, whose per-call hook overstates "
+            "call-heavy code such as Whoosh's matchers); functions by time on the stack "
+            "(inclusive) and in their own code with the C calls it makes (self). "
+            "`python -m benchmarks.profiling run --index DIR` profiles an existing index the "
+            "same way.",
             "",
         ]
         for summary in data["profiles"]:

@@ -320,3 +320,14 @@ def test_load_measurement():
     sum(i * i for i in range(200_000))  # our own work does not count as others'
     others = meter.others_share()
     assert others is None or 0.0 <= others <= 1.0
+
+
+def test_profile_samplers():
+    from benchmarks.profiling import profile_calls
+
+    def busy(query: str) -> int:
+        return sum(len(query) * i for i in range(20_000))
+
+    summary = profile_calls(busy, ["а", "бб"] * 20, sampler="pyinstrument")
+    assert summary["sampler"] == "pyinstrument" and summary["queries"] == 40
+    assert summary["inclusive"] and all(0 <= pct <= 100 for _, pct in summary["self"])
