@@ -208,14 +208,8 @@ def _field_postings_by_word(text: str) -> tuple[dict[str, list[int]], dict[str, 
     return postings, surfaces
 
 
-def query_words(text: str) -> list[Word]:
-    """The words of a piece of query text (same analysis as the documents)."""
-    return list(analyze(text))
 
 
-def raw_words(text: str) -> list[str]:
-    """The words of ``text`` exactly as written, for layout and spelling checks."""
-    return WORD.findall(text)
 
 
 class RussianAnalyzer(Composable):

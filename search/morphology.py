@@ -253,9 +253,6 @@ def _parsed_lemmas(word: str) -> list[str]:
     return lemmas
 
 
-def warm_cache(words: dict[str, tuple[str, ...]]) -> None:
-    """Adopt terms computed elsewhere (by a pool of worker processes)."""
-    _cache.update(words)
 
 
 def is_known(word: str) -> bool:
