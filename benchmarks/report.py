@@ -117,7 +117,7 @@ def machine_info() -> dict:
             "whoosh-reloaded": _version("whoosh-reloaded"),
             "pymorphy3": _version("pymorphy3"),
             "numpy": _version("numpy"),
-            "waitress": _version("waitress"),
+            "gunicorn": _version("gunicorn"),
             "tantivy": _version("tantivy"),
             "psycopg2-binary": _version("psycopg2-binary"),
             "postgresql": _postgres_version(),
@@ -505,8 +505,8 @@ def format_server_section(server: dict, heading: str = "## Server") -> str:
                 _ms(lat["p50"]),
                 _ms(lat["p95"]),
                 _ms(lat["p99"]),
+                f"{memory.get('pss_bytes', memory.get('rss_bytes', 0)) / MB:.0f}",
                 f"{memory.get('rss_bytes', 0) / MB:.0f}",
-                f"{memory.get('hwm_bytes', 0) / MB:.0f}",
                 _share(level.get("others_cpu")),
             ]
         )
@@ -515,14 +515,16 @@ def format_server_section(server: dict, heading: str = "## Server") -> str:
     lines = [
         heading,
         "",
-        f"The real server (`python -m search serve --index DIR --port PORT --threads "
-        f"{server['threads']}`, Flask on waitress) as a subprocess on the 1× index "
+        f"The real server (`python -m search serve --index DIR --port PORT --workers "
+        f"{server.get('workers', 1)} --threads {server['threads']}`, Flask on gunicorn) as a "
+        "subprocess on the 1× index "
         f"({server.get('docs', 0):,} articles), on loopback. At each concurrency level that "
         f"many client threads (keep-alive HTTP/1.1, one connection each) send "
         f"{server['requests_per_level']:,} `GET /api/search?q=...&per_page=10` requests, the "
         f"{server['queries']:,} judged queries in order, as fast as the server answers. "
-        "Client and server share the machine's cores. Memory is the server's `VmRSS` after "
-        "the level and its peak `VmHWM` so far, from `/proc/<pid>/status`."
+        "Client and server share the machine's cores. Memory is summed over the server's "
+        "processes after the level: *PSS* counts a page the workers share once (what the "
+        "server occupies), *RSS* once per worker."
         + (
             " *Others' CPU* is the share of the CPUs that other people's processes took during "
             f"the level; a level above {QUIET_SHARE:.0%} is measured again (up to twice) after "
@@ -541,16 +543,16 @@ def format_server_section(server: dict, heading: str = "## Server") -> str:
                 "p50 ms",
                 "p95 ms",
                 "p99 ms",
+                "PSS MB",
                 "RSS MB",
-                "peak RSS MB",
                 "others' CPU",
             ],
             rows,
         ),
         "",
-        f"Server memory when ready (index opened by `/healthz`): RSS "
-        f"{ready.get('rss_bytes', 0) / MB:.0f} MB; after {server.get('warm_up', 0)} warm-up "
-        f"searches: RSS {warm.get('rss_bytes', 0) / MB:.0f} MB.",
+        f"Server memory when ready (each worker opens the index before it answers): PSS "
+        f"{ready.get('pss_bytes', 0) / MB:.0f} MB; after {server.get('warm_up', 0)} warm-up "
+        f"searches: PSS {warm.get('pss_bytes', 0) / MB:.0f} MB.",
     ]
     return "\n".join(lines)
 

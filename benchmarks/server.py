@@ -1,11 +1,12 @@
 """Server benchmark: requests per second and latency of ``/api/search`` under concurrent clients.
 
-The real server (``python -m search serve``: Flask on waitress) runs as a subprocess on a free
-loopback port over an existing index; client threads, each with its own keep-alive HTTP/1.1
-connection, send the judged queries (in file order, cycling if more requests are asked for) as
-fast as the server answers, one concurrency level after another. Each level is bounded by a
-number of requests, not a duration, so a run takes a predictable amount of work. After each level
-the server's memory is read from ``/proc/<pid>/status`` (``VmRSS``: now; ``VmHWM``: the peak).
+The real server (``python -m search serve``: Flask on gunicorn, a worker process per core) runs
+as a subprocess on a free loopback port over an existing index; client threads, each with its
+own keep-alive HTTP/1.1 connection, send the judged queries (in file order, cycling if more
+requests are asked for) as fast as the server answers, one concurrency level after another. Each
+level is bounded by a number of requests, not a duration, so a run takes a predictable amount of
+work. After each level the memory of the server's processes is read from ``/proc`` (PSS: shared
+pages counted once; RSS: once per process).
 
 Client and server share the machine: on 2 cores the client's own CPU time (a fraction of a
 millisecond a request) is part of what is measured, as it would be for any loopback benchmark.
@@ -38,35 +39,59 @@ from benchmarks.evaluate import CORPUS_DIR, JUDGEMENTS_PATH, load_corpus, load_j
 from benchmarks.harness import latency_summary
 from benchmarks.peers import _free_port
 from benchmarks.quiet import QUIET_SHARE, CpuMeter, wait_until_quiet
+from web.server import DEFAULT_THREADS, default_workers, wait_until_healthy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONCURRENCY = (1, 4, 16)
-#: The ``serve`` command's own default; more threads than cores buys nothing under the GIL but
-#: lets a slow request not hold up the quick ones behind it.
-DEFAULT_THREADS = 8
 START_TIMEOUT_S = 120.0
 REQUEST_TIMEOUT_S = 60.0
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the server's gunicorn workers), from ``/proc``."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo.extend(int(child) for child in task.read_text().split())
+            except OSError:
+                continue
+    return found
+
+
 def read_memory(pid: int) -> dict[str, int]:
-    """``VmRSS`` and ``VmHWM`` of process ``pid`` in bytes (empty when /proc has no entry)."""
-    wanted = {"VmRSS": "rss_bytes", "VmHWM": "hwm_bytes"}
+    """Memory of process ``pid`` and its descendants in bytes, summed over the processes:
+    ``rss_bytes`` (``VmRSS``, counting pages the workers share once per worker),
+    ``pss_bytes`` (proportional: shared pages split between the processes sharing them, so
+    the sum is what the server really occupies) and ``hwm_bytes`` (each one's peak RSS).
+    Empty when /proc has no entry."""
+    wanted = {"VmRSS": "rss_bytes", "VmHWM": "hwm_bytes", "Pss": "pss_bytes"}
     memory: dict[str, int] = {}
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:
-        return memory
-    for line in lines:
-        key, _, value = line.partition(":")
-        if key in wanted:
-            number, unit = value.split()
-            memory[wanted[key]] = int(number) * (1024 if unit.lower() == "kb" else 1)
+    for member in process_tree(pid):
+        for name in ("status", "smaps_rollup"):
+            try:
+                lines = Path(f"/proc/{member}/{name}").read_text().splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                key, _, value = line.partition(":")
+                if key in wanted:
+                    number, unit = value.split()
+                    size = int(number) * (1024 if unit.lower() == "kb" else 1)
+                    memory[wanted[key]] = memory.get(wanted[key], 0) + size
+    if memory:
+        memory["processes"] = len(process_tree(pid))
     return memory
 
 
 @contextmanager
 def running_server(
-    index_dir: Path, threads: int = DEFAULT_THREADS, log_path: Path | None = None
+    index_dir: Path,
+    threads: int = DEFAULT_THREADS,
+    workers: int | None = None,
+    log_path: Path | None = None,
 ) -> Iterator[tuple[subprocess.Popen, int, dict]]:
     """Start ``python -m search serve`` on ``index_dir`` and a free port; yield (process, port,
     health) once ``/healthz`` answers (which also opens the index), and stop the server
@@ -87,6 +112,7 @@ def running_server(
         str(port),
         "--threads",
         str(threads),
+        *(["--workers", str(workers)] if workers else []),
     ]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -102,30 +128,16 @@ def running_server(
 
 
 def _wait_ready(proc: subprocess.Popen, port: int, log_path: Path) -> dict:
-    """Poll ``/healthz`` until it answers 200; its JSON (documents, build time)."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"the server exited with {proc.returncode}:\n"
-                f"{log_path.read_text(errors='replace')[-4000:]}"
-            )
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
-            conn.request("GET", "/healthz")
-            response = conn.getresponse()
-            body = response.read()
-            conn.close()
-            if response.status == 200:
-                return json.loads(body)
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer /healthz within {START_TIMEOUT_S:.0f} s")
+    """``/healthz``'s JSON (documents, build time) once the server answers; the log's tail
+    in the error when it does not."""
+    try:
+        return wait_until_healthy(f"http://127.0.0.1:{port}", proc, START_TIMEOUT_S)
+    except RuntimeError as error:
+        raise RuntimeError(f"{error}:\n{log_path.read_text(errors='replace')[-4000:]}") from error
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """SIGINT (what Ctrl+C sends, so waitress shuts down cleanly), then SIGKILL if it hangs."""
+    """SIGINT (what Ctrl+C sends, so gunicorn shuts down cleanly), then SIGKILL if it hangs."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
@@ -209,6 +221,7 @@ def benchmark_server(
     concurrency: Sequence[int] = DEFAULT_CONCURRENCY,
     requests: int = 1000,
     threads: int = DEFAULT_THREADS,
+    workers: int | None = None,
     warm_up: int = 20,
     retries: int = 2,
     max_wait_s: float = 120.0,
@@ -228,12 +241,13 @@ def benchmark_server(
     result: dict = {
         "index": str(index_dir),
         "threads": threads,
+        "workers": workers or default_workers(),
         "requests_per_level": requests,
         "queries": len(queries),
         "cpus": os.cpu_count(),
         "levels": [],
     }
-    with running_server(index_dir, threads) as (proc, port, health):
+    with running_server(index_dir, threads, workers) as (proc, port, health):
         result["pid"] = proc.pid
         result["docs"] = health.get("documents", 0)
         result["memory_ready"] = read_memory(proc.pid)
@@ -244,7 +258,7 @@ def benchmark_server(
         result["memory_warm"] = read_memory(proc.pid)
         for level in concurrency:
             for attempt in range(1, retries + 2):
-                meter = CpuMeter(pids=(proc.pid,))
+                meter = CpuMeter(pids=tuple(process_tree(proc.pid)))
                 figures = load_level(port, paths, level)
                 others = meter.others_share()
                 if others is None or others < QUIET_SHARE or attempt > retries:
@@ -333,7 +347,13 @@ def _ints(text: str) -> list[int]:
     type=click.IntRange(1, 256),
     default=DEFAULT_THREADS,
     show_default=True,
-    help="Server threads (`serve --threads`).",
+    help="Threads in each server worker (`serve --threads`).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Server worker processes (`serve --workers`)  [default: one per core]",
 )
 @click.option(
     "--json",
@@ -348,6 +368,7 @@ def main(
     concurrency: str,
     n_requests: int,
     threads: int,
+    workers: int | None,
     json_path: Path | None,
 ) -> None:
     """Requests/s, latency and memory of /api/search at several concurrency levels."""
@@ -360,7 +381,7 @@ def main(
             tmp = Path(tempfile.mkdtemp(prefix="bench-server-index-"))
             index_dir = tmp / "index"
             build_index(index_dir, load_corpus(corpus_dir), log)
-        result = benchmark_server(index_dir, queries, levels, n_requests, threads, log=log)
+        result = benchmark_server(index_dir, queries, levels, n_requests, threads, workers, log=log)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -208,10 +208,6 @@ def _field_postings_by_word(text: str) -> tuple[dict[str, list[int]], dict[str, 
     return postings, surfaces
 
 
-
-
-
-
 class RussianAnalyzer(Composable):
     """Whoosh analyzer yielding the lemma terms of each word (several at one position)."""
 

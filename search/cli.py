@@ -323,12 +323,20 @@ def eval_command(judgements, index_dir, as_json) -> None:
 @_index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True)
-def serve_command(index_dir, host, port, threads) -> None:
-    """Serve the search page and the JSON API (waitress), building the seed index if needed."""
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes  [default: one per core]",
+)
+@click.option(
+    "--threads", type=click.IntRange(1, 256), default=4, show_default=True, help="Per worker."
+)
+def serve_command(index_dir, host, port, workers, threads) -> None:
+    """Serve the search page and the JSON API (gunicorn), building the seed index if needed."""
     # Imported here so that the other commands do not load Flask.
     from web.server import serve
 
     root = indexer.resolve_index_dir(index_dir)
     ensure_index(root)
-    serve(root, host=host, port=port, threads=threads)
+    serve(root, host=host, port=port, workers=workers, threads=threads)

@@ -253,8 +253,6 @@ def _parsed_lemmas(word: str) -> list[str]:
     return lemmas
 
 
-
-
 def is_known(word: str) -> bool:
     """True when the dictionary knows the normalized Cyrillic word."""
     return morph_analyzer().word_is_known(word)

@@ -168,8 +168,7 @@ class Planner:
                 # one only count where the phrase matches.
                 single = len(syn_words) == 1
                 words.extend(
-                    WordTerms(w.terms, w.fields, SYNONYM_WEIGHT, matches=single)
-                    for w in syn_words
+                    WordTerms(w.terms, w.fields, SYNONYM_WEIGHT, matches=single) for w in syn_words
                 )
             if alternatives:
                 query = wq.Or([query, *alternatives])

@@ -156,7 +156,7 @@ class IndexArrays:
         terms, counts = self.vocabulary()
         start = bisect_left(terms, prefix)
         end = bisect_left(terms, prefix + "\U0010ffff", lo=start)
-        if terms[start:start + 1] == [prefix]:
+        if terms[start : start + 1] == [prefix]:
             start += 1
         if start >= end:
             return []

@@ -501,12 +501,13 @@ def server_total(base_url: str, q: str) -> int:
 
 
 def eventually(check, timeout: float = REFRESH_SECONDS + 2) -> bool:
+    """``check`` holds within ``timeout``, and still holds once every server worker (each
+    refreshes on its own, within ``REFRESH_SECONDS``) has had the time to see the change."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
+    while time.monotonic() < deadline and not check():
         time.sleep(0.1)
-    return check()
+    time.sleep(REFRESH_SECONDS + 0.2)
+    return all(check() for _ in range(6))
 
 
 def test_server_picks_up_updates_deletes_and_builds(built: Path, tmp_path: Path, cli,

@@ -1,7 +1,7 @@
 """The web front end: the search page and the JSON API over one SearchEngine.
 
 ``create_app(index_dir)`` builds the Flask application; ``web.server`` runs it under
-waitress (``news-search serve``).
+gunicorn (``news-search serve``).
 """
 
 from __future__ import annotations
