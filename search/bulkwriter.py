@@ -300,6 +300,8 @@ def _worker(number: int, tasks, results, analyzer: _Analyzer) -> None:
                 _, workers, folder, path = message
                 results.put(("done", number, analyzer.encode(number, workers, folder, path)))
                 return
+    except KeyboardInterrupt:  # Ctrl+C reached the whole process group; the parent stops too
+        results.cancel_join_thread()
     except BaseException:  # reported to the parent, which raises it
         results.put(("error", number, traceback.format_exc()))
 
@@ -614,7 +616,10 @@ class BulkWriter(SegmentWriter):
         super().cancel()
 
     def _stop_workers(self) -> None:
-        for process, _ in self._workers:
+        for process, tasks in self._workers:
+            # Chunks still buffered for a worker that is gone must not keep this process
+            # from exiting (the queue's feeder thread would wait for them forever).
+            tasks.cancel_join_thread()
             if process.is_alive():
                 process.terminate()
             process.join()

@@ -31,6 +31,7 @@ from search.check import check_index
 from search.locking import HOLDER_FILE, WriterLock
 from search.schema import compress_text
 from search.searching import REFRESH_SECONDS, SearchEngine, SearchRequest
+from tests.conftest import CORPUS
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -334,6 +335,41 @@ def test_update_waits_for_a_running_build_and_is_kept(tmp_path: Path, articles: 
     assert found(root, marker("late-1")) == 1
     assert found(root, marker("big-7")) == 1
     assert found(root, marker("base-7")) == 0
+
+
+def test_ctrl_c_stops_a_build_at_once_and_keeps_the_live_index(built: Path):
+    """Ctrl+C (SIGINT to the whole process group, workers included) mid-build: the command
+    exits within seconds, not hanging on chunks queued for the workers, and nothing changes.
+
+    On the shared corpus: its real articles keep the workers behind the reader, so chunks
+    wait in the queues (generated ones are analyzed too fast for that)."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"the shared corpus is not here ({CORPUS}); a fresh clone has no ../shared")
+    big = CORPUS
+    before = live_name(built)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "search", "index", "build", str(big), "--index", str(built)]
+    build = subprocess.Popen(
+        [*command, "--procs", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not (built / HOLDER_FILE).exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(4)  # the workers are busy with chunks by now
+        assert build.poll() is None, "the build ended before it could be interrupted"
+        os.killpg(build.pid, signal.SIGINT)
+        build.communicate(timeout=20)
+    finally:
+        if build.poll() is None:
+            os.killpg(build.pid, signal.SIGKILL)
+            build.wait()
+    assert build.returncode != 0
+    assert live_name(built) == before and builds_of(built) == [Path(before).name]
+    assert found(built, marker("base-7")) == 1 and found(built, marker("big-7")) == 0
+    assert check_index(built).sound
 
 
 # --- a full disk, a read-only one, a path that is not a folder ---------------------------------
