@@ -35,10 +35,10 @@ from search.snippets import Highlighter
 EXACT_BOOST = 0.3
 PROXIMITY_BOOST = 1.5
 PROXIMITY_CANDIDATES = 20
-TITLE_EXACT_BOOST = 1.0  # each query word standing in the headline in the form typed
+TITLE_EXACT_BOOST = 3.5  # each query word standing in the headline in the form typed
 HEADLINE_FIELDS = ("title", "summary")
 HEADLINE_WORD_BONUS = 40.0  # each query word the headline (or the lead) holds
-LEAD_SHARE = 1.0
+LEAD_SHARE = 0.9  # a word in the lead counts a little less than in the headline
 COVERAGE_STEP = 1000.0  # one more query word matched outranks any score difference
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000

@@ -315,3 +315,12 @@ def test_known_item_relevance_holds(corpus_engine):
     assert kinds["typo"]["mrr@10"] >= 0.8
     assert kinds["lead"]["mrr@10"] >= 0.6
     assert kinds["all"]["mrr@10"] >= 0.85
+
+
+@pytest.mark.parametrize("typed", ["выборы", "выборах"])
+def test_headlines_in_the_form_typed_come_first(corpus_engine, typed):
+    """Both queries match the same articles (every form of выборы), but the headlines holding
+    the word as typed lead: what a searcher recalls from a headline is its wording."""
+    hits = search(corpus_engine, f"{typed} президента", per_page=2)["hits"]
+    for hit in hits:
+        assert re.search(rf"\b{typed} президента\b", hit["title"], re.I), hit["title"]
