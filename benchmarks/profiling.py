@@ -33,7 +33,8 @@ import click
 from pyinstrument import Profiler
 from pyinstrument.frame import Frame
 
-from benchmarks.evaluate import JUDGEMENTS_PATH, load_judgements
+from benchmarks.evaluate import load_judgements
+from benchmarks.options import judgements_option
 from benchmarks.report import format_profile
 
 #: Functions listed in each ranking of the report.
@@ -227,13 +228,7 @@ def main() -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="An index folder of ours (as given to `serve --index`).",
 )
-@click.option(
-    "--judgements",
-    "judgements_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=JUDGEMENTS_PATH,
-    show_default=True,
-)
+@judgements_option
 @click.option("--limit", type=int, default=0, help="Only the first N queries.")
 @click.option(
     "--plain",

@@ -37,6 +37,7 @@ from benchmarks.evaluate import (
     sample_corpus,
 )
 from benchmarks.harness import benchmark_engine
+from benchmarks.options import NameList, NumberList, corpus_option, judgements_option
 from benchmarks.ours import OursEngine
 from benchmarks.peers import TEXT_FIELDS, PostgresEngine, make_peer
 from benchmarks.profiling import profile_calls
@@ -245,43 +246,23 @@ def run_benchmarks(
     return data
 
 
-def _ints(text: str, name: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint=name) from error
-    if not values or min(values) < 1:
-        raise click.BadParameter("positive whole numbers separated by commas", param_hint=name)
-    return values
-
-
 @click.command()
 @click.option(
     "--scales",
+    type=NumberList(),
     default="1",
     show_default=True,
     help="Comma-separated corpus scales, e.g. 1,4,10 (N copies with new ids).",
 )
 @click.option(
     "--engines",
+    type=NameList(ENGINES),
     default=",".join(ENGINES),
     show_default=True,
     help=f"Comma-separated engines, of: {', '.join(ENGINES)}.",
 )
-@click.option(
-    "--corpus",
-    "corpus_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=CORPUS_DIR,
-    show_default=True,
-)
-@click.option(
-    "--judgements",
-    "judgements_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=JUDGEMENTS_PATH,
-    show_default=True,
-)
+@corpus_option
+@judgements_option
 @click.option(
     "--sample",
     type=int,
@@ -311,6 +292,7 @@ def _ints(text: str, name: str) -> list[int]:
 )
 @click.option(
     "--concurrency",
+    type=NumberList(),
     default=",".join(map(str, DEFAULT_CONCURRENCY)),
     show_default=True,
     help="Comma-separated client concurrency levels.",
@@ -360,8 +342,8 @@ def _ints(text: str, name: str) -> list[int]:
     help="The raw figures.",
 )
 def main(
-    scales: str,
-    engines: str,
+    scales: list[int],
+    engines: list[str],
     corpus_dir: Path,
     judgements_path: Path,
     sample: int,
@@ -369,7 +351,7 @@ def main(
     whoosh_max_scale: int,
     server: bool,
     server_requests: int,
-    concurrency: str,
+    concurrency: list[int],
     server_threads: int,
     profile: bool,
     max_wait_s: float,
@@ -378,14 +360,7 @@ def main(
     json_path: Path,
 ) -> None:
     """Benchmark our engine and the peers; write RESULTS.md and the raw JSON."""
-    names = [name.strip() for name in engines.split(",") if name.strip()]
-    unknown = [name for name in names if name not in ENGINES]
-    if unknown or not names:
-        raise click.BadParameter(
-            f"unknown engine(s) {', '.join(unknown)}; known: {', '.join(ENGINES)}",
-            param_hint="--engines",
-        )
-    if server and "ours" not in names:
+    if server and "ours" not in engines:
         raise click.BadParameter(
             "the server benchmark needs ours among the engines (or --no-server)",
             param_hint="--engines",
@@ -394,14 +369,14 @@ def main(
     run_benchmarks(
         corpus_dir,
         judgements_path,
-        _ints(scales, "--scales"),
-        names,
+        scales,
+        engines,
         sample,
         seed,
         whoosh_max_scale,
         server,
         server_requests,
-        _ints(concurrency, "--concurrency"),
+        concurrency,
         server_threads,
         profile,
         json_path,

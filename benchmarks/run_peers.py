@@ -22,8 +22,6 @@ from pathlib import Path
 import click
 
 from benchmarks.evaluate import (
-    CORPUS_DIR,
-    JUDGEMENTS_PATH,
     expand_judgements,
     load_corpus,
     load_judgements,
@@ -31,6 +29,7 @@ from benchmarks.evaluate import (
     sample_corpus,
 )
 from benchmarks.harness import benchmark_engine, format_report
+from benchmarks.options import NameList, corpus_option, judgements_option
 from benchmarks.peers import PEERS, TEXT_FIELDS, PostgresEngine, make_peer
 
 
@@ -67,30 +66,18 @@ def run_peers(
 
 
 @click.command()
-@click.option(
-    "--corpus",
-    "corpus_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=CORPUS_DIR,
-    show_default=True,
-    help="Directory of *.jsonl.gz article files.",
-)
-@click.option(
-    "--judgements",
-    "judgements_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=JUDGEMENTS_PATH,
-    show_default=True,
-    help="Known-item judgements (JSON lines).",
-)
+@corpus_option
+@judgements_option
 @click.option(
     "--engines",
+    type=NameList(PEERS),
     default=",".join(PEERS),
     show_default=True,
     help=f"Comma-separated peers to run, of: {', '.join(PEERS)}.",
 )
 @click.option(
     "--fields",
+    type=NameList(TEXT_FIELDS),
     default=",".join(TEXT_FIELDS),
     show_default=True,
     help="Comma-separated article fields to index and search; title,text "
@@ -121,24 +108,14 @@ def run_peers(
 def main(
     corpus_dir: Path,
     judgements_path: Path,
-    engines: str,
-    fields: str,
+    engines: list[str],
+    fields: list[str],
     sample: int,
     scale: int,
     seed: int,
     json_path: Path | None,
 ) -> None:
     """Build each peer engine on the corpus and report speed, size, relevance and latency."""
-    names = [name.strip() for name in engines.split(",") if name.strip()]
-    field_names = tuple(f.strip() for f in fields.split(",") if f.strip())
-    if not field_names or set(field_names) - set(TEXT_FIELDS):
-        raise click.BadParameter(f"choose among {', '.join(TEXT_FIELDS)}", param_hint="--fields")
-    unknown = [name for name in names if name not in PEERS]
-    if unknown:
-        raise click.BadParameter(
-            f"unknown engine(s) {', '.join(unknown)}; known: {', '.join(PEERS)}",
-            param_hint="--engines",
-        )
     articles = load_corpus(corpus_dir)
     judgements = load_judgements(judgements_path)
     if sample:
@@ -151,7 +128,7 @@ def main(
         err=True,
     )
     results = run_peers(
-        names, articles, judgements, field_names, log=lambda msg: click.echo(msg, err=True)
+        engines, articles, judgements, tuple(fields), log=lambda msg: click.echo(msg, err=True)
     )
     click.echo(format_report(results))
     if json_path is not None:
@@ -167,7 +144,7 @@ def main(
             "queries": len(judgements),
             "sample": sample,
             "scale": scale,
-            "fields": list(field_names),
+            "fields": fields,
             "seed": seed,
         }
         json_path.write_text(

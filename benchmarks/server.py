@@ -35,8 +35,9 @@ from urllib.parse import urlencode
 
 import click
 
-from benchmarks.evaluate import CORPUS_DIR, JUDGEMENTS_PATH, load_corpus, load_judgements
+from benchmarks.evaluate import load_corpus, load_judgements
 from benchmarks.harness import latency_summary
+from benchmarks.options import NumberList, corpus_option, judgements_option
 from benchmarks.peers import _free_port
 from benchmarks.quiet import QUIET_SHARE, CpuMeter, wait_until_quiet
 from web.server import DEFAULT_THREADS, default_workers, wait_until_healthy
@@ -295,16 +296,6 @@ def build_index(root: Path, articles: list[dict], log=print) -> float:
     return seconds
 
 
-def _ints(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from error
-    if not values or min(values) < 1:
-        raise click.BadParameter("give positive whole numbers separated by commas")
-    return values
-
-
 @click.command()
 @click.option(
     "--index",
@@ -313,23 +304,11 @@ def _ints(text: str) -> list[int]:
     help="An index folder (as given to `serve --index`); default: build one of the "
     "whole corpus in a temporary folder.",
 )
-@click.option(
-    "--corpus",
-    "corpus_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=CORPUS_DIR,
-    show_default=True,
-)
-@click.option(
-    "--judgements",
-    "judgements_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=JUDGEMENTS_PATH,
-    show_default=True,
-    help="The queries sent are those of these judgements.",
-)
+@corpus_option
+@judgements_option
 @click.option(
     "--concurrency",
+    type=NumberList(),
     default=",".join(map(str, DEFAULT_CONCURRENCY)),
     show_default=True,
     help="Comma-separated numbers of client threads.",
@@ -365,14 +344,13 @@ def main(
     index_dir: Path | None,
     corpus_dir: Path,
     judgements_path: Path,
-    concurrency: str,
+    concurrency: list[int],
     n_requests: int,
     threads: int,
     workers: int | None,
     json_path: Path | None,
 ) -> None:
     """Requests/s, latency and memory of /api/search at several concurrency levels."""
-    levels = _ints(concurrency)
     queries = [j["query"] for j in load_judgements(judgements_path)]
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
     tmp = None
@@ -381,7 +359,9 @@ def main(
             tmp = Path(tempfile.mkdtemp(prefix="bench-server-index-"))
             index_dir = tmp / "index"
             build_index(index_dir, load_corpus(corpus_dir), log)
-        result = benchmark_server(index_dir, queries, levels, n_requests, threads, workers, log=log)
+        result = benchmark_server(
+            index_dir, queries, concurrency, n_requests, threads, workers, log=log
+        )
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -155,11 +155,17 @@ def _similar_forms(
 def _follow(units, index: int, label_bytes: bytes) -> int:
     """The DAWG node reached from ``index`` by ``label_bytes``, or 0."""
     for label in label_bytes:
-        base = units[index]
-        index ^= ((base >> 10) << ((base & _EXTENSION_BIT) >> 6)) ^ label
-        if units[index] & _LABEL_MASK != label:
+        index = _child(units, index, label)
+        if not index:
             return 0
     return index
+
+
+def _child(units, index: int, label: int) -> int:
+    """The DAWG node reached from ``index`` by one byte ``label``, or 0."""
+    base = units[index]
+    child = index ^ ((base >> 10) << ((base & _EXTENSION_BIT) >> 6)) ^ label
+    return child if units[child] & _LABEL_MASK == label else 0
 
 
 def _payload_values(words, index: int) -> list[tuple[int, int]]:
@@ -177,9 +183,8 @@ def _payload_values(words, index: int) -> list[tuple[int, int]]:
         if started:
             label = guide[index * 2]  # the first child
             if label:
-                base = units[index]
-                index ^= ((base >> 10) << ((base & _EXTENSION_BIT) >> 6)) ^ label
-                if units[index] & _LABEL_MASK != label:
+                index = _child(units, index, label)
+                if not index:
                     return values
                 key.append(label)
                 stack.append(index)
@@ -193,9 +198,8 @@ def _payload_values(words, index: int) -> list[tuple[int, int]]:
                         return values
                     index = stack[-1]
                     if label:
-                        base = units[index]
-                        index ^= ((base >> 10) << ((base & _EXTENSION_BIT) >> 6)) ^ label
-                        if units[index] & _LABEL_MASK != label:
+                        index = _child(units, index, label)
+                        if not index:
                             return values
                         key.append(label)
                         stack.append(index)
@@ -203,9 +207,8 @@ def _payload_values(words, index: int) -> list[tuple[int, int]]:
         started = True
         while not units[index] & _HAS_LEAF_BIT:  # down to the end of a key
             label = guide[index * 2]
-            base = units[index]
-            index ^= ((base >> 10) << ((base & _EXTENSION_BIT) >> 6)) ^ label
-            if units[index] & _LABEL_MASK != label:
+            index = _child(units, index, label)
+            if not index:
                 return values
             key.append(label)
             stack.append(index)

@@ -1,10 +1,16 @@
 """The analyzer: tokens, offsets, normalization and lemmas."""
 
+import re
+from pathlib import Path
+
 import pytest
 
+from search import morphology
 from search.analysis import RussianAnalyzer, analyze
 from search.morphology import word_terms
 from search.normalize import normalize_word
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
 def words(text: str) -> list[tuple[int, str]]:
@@ -86,3 +92,17 @@ def test_whoosh_analyzer_yields_all_readings_at_one_position():
 
 def test_compounds_unknown_to_the_dictionary_join_across_forms():
     assert word_terms("женщиной-арбитром") == word_terms("женщина-арбитр")
+
+
+def test_fast_dictionary_walk_agrees_with_pymorphy():
+    """Our DAWG walk gives the normal forms that pymorphy3's own parse gives, for every known
+    word of the seed article and for words needing its ё substitution."""
+    text = " ".join(path.read_text(encoding="utf-8") for path in SEEDS.glob("*.txt"))
+    words = {w.lower().replace("ё", "е") for w in re.findall(r"[а-яё]+", text, re.I)}
+    words |= {"людей", "елки", "ежи", "все", "шел", "еще", "берез"}
+    morph = morphology.morph_analyzer()
+    known = sorted(w for w in words if morph.word_is_known(w))
+    assert len(known) > 150
+    for word in known:
+        expected = {p.normal_form.replace("ё", "е") for p in morph.parse(word) if p.is_known}
+        assert set(morphology._dictionary_lemmas(word)) == expected, word
