@@ -55,7 +55,7 @@ from whoosh.util.numlists import GrowableArray
 INLINE_LIMIT = 2  # posting lists shorter than this are inlined into the term table
 BLOCK_LIMIT = 128  # postings per block (Whoosh's default)
 COMPRESS_MIN = 200  # pickled block data shorter than this is stored uncompressed
-COMPRESSION = 6
+COMPRESSION = 4
 _CRC_HASH = 1  # filetables' hash type number for CRC-32
 
 _TERMINFO = W3TermInfo._struct

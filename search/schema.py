@@ -118,7 +118,7 @@ def build_schema() -> Schema:
 
 
 def compress_text(text: str) -> bytes:
-    return zlib.compress(text.encode("utf-8"), 6)
+    return zlib.compress(text.encode("utf-8"), 4)
 
 
 def decompress_text(blob: bytes | None) -> str:
