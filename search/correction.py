@@ -20,6 +20,7 @@ from search.query import Word
 _LATIN_KEYS = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`" + 'QWERTYUIOP{}ASDFGHJKL:"ZXCVBNM<>~'
 _CYRILLIC_KEYS = "йцукенгшщзхъфывапролджэячсмитьбюё" + "ЙЦУКЕНГШЩЗХЪФЫВАПРОЛДЖЭЯЧСМИТЬБЮЁ"
 _TO_CYRILLIC = str.maketrans(_LATIN_KEYS, _CYRILLIC_KEYS)
+_TO_LATIN = str.maketrans(_CYRILLIC_KEYS, _LATIN_KEYS)
 _LAYOUT_WORD = re.compile(r"^[a-zA-Z\[\]{};:'\",.<>`~]+(?:-[a-zA-Z\[\]{};:'\",.<>`~]+)*$")
 # Keys that type a Russian letter but are punctuation in the Latin layout; inside a
 # word they show that the layout was wrong.
@@ -36,6 +37,11 @@ DocFrequency = Callable[[str], int]
 def from_latin_layout(word: str) -> str:
     """The Cyrillic text typed with the Latin layout on: "ghbdtn" -> "привет"."""
     return word.translate(_TO_CYRILLIC)
+
+
+def to_latin_layout(text: str) -> str:
+    """Russian text as typed with the Latin layout on: "привет" -> "ghbdtn"."""
+    return text.translate(_TO_LATIN)
 
 
 def could_be_layout(word: str) -> bool:
