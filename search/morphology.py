@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from binascii import a2b_base64
-from functools import cache
+from functools import cache, lru_cache
 
 import snowballstemmer
 
@@ -48,6 +48,37 @@ def word_terms(word: str) -> tuple[str, ...]:
             _cache.clear()
         terms = _cache[word] = _compute_terms(word)
     return terms
+
+
+#: Noun readings of an unknown query word whose paradigms are asked for, and the shortest
+#: stem taken from them (shorter ones are the stems of other words as often as of this one).
+PARADIGM_GUESSES = 2
+MIN_GUESSED_STEM = 4
+
+
+@lru_cache(maxsize=20_000)
+def query_terms(word: str) -> tuple[str, ...]:
+    """Terms to search a normalized query word by: its index terms and, for a word the
+    dictionary lacks, the snowball stems of every form of its likely noun paradigms.
+
+    Snowball does not stem every form of a new name alike: Байден -> байд but Байдене ->
+    байден, Пхенчхан -> пхенчха but Пхенчхане -> пхенчхан, брексит -> брекс but брекситом ->
+    брексит. Indexing stays one stem a word (pymorphy3's guesses cost a millisecond a word,
+    too slow for a build); the query, a few words, asks for all its forms' stems instead.
+    """
+    terms = word_terms(word)
+    if not word.isalpha() or not is_cyrillic(word) or _dictionary_lemmas(word):
+        return terms
+    found = list(terms)
+    stemmer = _stemmer("russian")
+    for parse in morph_analyzer().parse(word)[:PARADIGM_GUESSES]:
+        if parse.tag.POS != "NOUN":
+            continue
+        for form in parse.lexeme:
+            stem = stemmer.stemWord(form.word.replace("ё", "е"))
+            if len(stem) >= MIN_GUESSED_STEM and stem[:4] == word[:4] and stem not in found:
+                found.append(stem)
+    return tuple(found)
 
 
 def _compute_terms(word: str) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from whoosh import query as wq
 
 from search.analysis import Word as Unit
 from search.analysis import analyze
+from search.morphology import query_terms
 from search.query import AnyOf, Excluded, Node, ParsedQuery, Phrase, Required, Word
 from search.synonyms import synonyms_of
 
@@ -59,7 +60,7 @@ def query_units(text: str) -> list[Unit]:
     for unit in analyze(text):
         if units and unit.start >= units[-1].start and unit.end <= units[-1].end:
             continue
-        units.append(unit)
+        units.append(_searched(unit))
     return units
 
 
@@ -69,10 +70,16 @@ def phrase_units(text: str) -> list[Unit]:
     if not units:  # a phrase of punctuation alone ('"="')
         return []
     return [
-        unit
+        _searched(unit)
         for unit, following in zip(units, [*units[1:], None], strict=True)
         if not (following and following.start == unit.start and following.end < unit.end)
     ]
+
+
+def _searched(unit: Unit) -> Unit:
+    """A query word with the terms it is searched by (more than it is indexed by, for
+    words the dictionary lacks)."""
+    return unit._replace(terms=query_terms(unit.surface))
 
 
 class Planner:

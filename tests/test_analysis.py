@@ -106,3 +106,19 @@ def test_fast_dictionary_walk_agrees_with_pymorphy():
     for word in known:
         expected = {p.normal_form.replace("ё", "е") for p in morph.parse(word) if p.is_known}
         assert set(morphology._dictionary_lemmas(word)) == expected, word
+
+
+@pytest.mark.parametrize(
+    "forms", [("байден", "байдене"), ("брексит", "брекситами"), ("пхенчхан", "пхенчхане")]
+)
+def test_forms_of_unknown_words_meet_at_query_time(forms):
+    """Snowball stems these pairs apart (байд / байден); a query word is also searched by the
+    stems of its guessed paradigm, so each form finds what the other is indexed under."""
+    first, second = forms
+    assert not set(word_terms(first)) & set(word_terms(second))  # why query_terms exists
+    assert set(morphology.query_terms(first)) & set(word_terms(second))
+    assert set(morphology.query_terms(second)) & set(word_terms(first))
+
+
+def test_query_terms_of_dictionary_words_are_their_lemmas():
+    assert morphology.query_terms("людей") == word_terms("людей") == ("человек",)

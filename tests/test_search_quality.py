@@ -324,3 +324,9 @@ def test_headlines_in_the_form_typed_come_first(corpus_engine, typed):
     hits = search(corpus_engine, f"{typed} президента", per_page=2)["hits"]
     for hit in hits:
         assert re.search(rf"\b{typed} президента\b", hit["title"], re.I), hit["title"]
+
+
+def test_every_form_of_a_name_the_dictionary_lacks_finds_the_same_articles(corpus_engine):
+    """Пхёнчхан is not in the dictionary, and snowball stems "Пхёнчхан" and "Пхёнчхане" apart."""
+    totals = {form: search(corpus_engine, form)["total"] for form in ("Пхёнчхан", "Пхёнчхане")}
+    assert totals["Пхёнчхан"] == totals["Пхёнчхане"] > 300
