@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from search.morphology import is_known
+from search.morphology import is_known, word_terms
 from search.normalize import normalize_word
 from search.query import Word
 
@@ -30,6 +30,7 @@ LATIN_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 RARE = 3  # articles: a form this rare may be a typo even though the index holds it
 COMMON_RATIO = 50  # ...when a neighbour is this many times more common
 MAX_TYPO_LENGTH = 40  # longer "words" are not typos, and their edits cost seconds
+CONTEXT_CANDIDATES = 5  # corrections weighed by the other query words: the most common few
 
 DocFrequency = Callable[[str], int]
 
@@ -86,24 +87,38 @@ def best_correction(
     frequency: DocFrequency,
     lemma_frequency: DocFrequency,
     within_two: Callable[[str], list[str]],
+    together: DocFrequency | None = None,
 ) -> str | None:
     """The likeliest intended form of a word the index does not hold.
 
-    First the form one edit away (Damerau: a dropped, added, swapped or replaced
-    letter) that most articles hold; then a dictionary form one edit away whose
-    lemma most articles hold (the inflected form may be in no article); then, for
-    longer words, the most frequent indexed form two edits away.
+    First the forms one edit away (Damerau: a dropped, added, swapped or replaced
+    letter) that articles hold: of the most common few, the one found most often with
+    the query's other words (``together``), then the most common; then a dictionary form
+    one edit away whose lemma most articles hold (the inflected form may be in no
+    article); then, for longer words, the most frequent indexed form two edits away.
     """
     if len(word) < 3:
         return None
     alphabet = RUSSIAN_LETTERS if re.search("[а-я]", word) else LATIN_LETTERS
     candidates = edits1(word, alphabet)
-    best = _most_frequent(candidates, frequency)
+    best = _in_context(candidates, frequency, together)
     if best is None:
         best = _most_frequent((c for c in candidates if is_known(c)), lemma_frequency)
     if best is None and len(word) >= 6:
         best = _most_frequent(within_two(word), frequency)
     return best
+
+
+def _in_context(candidates, frequency: DocFrequency, together: DocFrequency | None) -> str | None:
+    """Of the indexed candidates, the one most articles hold with the other query words
+    ("хавера трампа": хакера, not the more common хавьера); the most common on a tie."""
+    found = sorted(((frequency(c), c) for c in sorted(candidates)), reverse=True)
+    found = [(freq, c) for freq, c in found if freq > 0][:CONTEXT_CANDIDATES]
+    if not found:
+        return None
+    if together is None or len(found) == 1:
+        return found[0][1]
+    return max(found, key=lambda item: (together(item[1]), item[0]))[1]
 
 
 def _most_frequent(candidates, frequency: DocFrequency) -> str | None:
@@ -127,6 +142,9 @@ class Vocabulary(Protocol):
     def within_two(self, form: str) -> list[str]:
         """Indexed forms up to two edits away."""
 
+    def together(self, form: str, others: list[str]) -> int:
+        """Articles holding a lemma of ``form`` and of each of ``others`` that any holds."""
+
 
 @dataclass
 class Correction:
@@ -146,18 +164,19 @@ def correct_words(text: str, words: list[Word], vocabulary: Vocabulary) -> Corre
         raw = word.text
         if raw in replacements or word.prefix:
             continue
+        others = [w.text for w in words if w.text != raw]
         if could_be_layout(raw):
             cyrillic = from_latin_layout(raw)
             if prefer_layout(raw, cyrillic, vocabulary):
                 replacements[raw] = cyrillic
                 continue
-            fixed = _fix_typo(cyrillic, vocabulary)
+            fixed = _fix_word(cyrillic, vocabulary, others)
             if fixed and vocabulary.frequency(normalize_word(raw)) == 0:
                 replacements[raw] = fixed
                 continue
         if word.exact:
             continue
-        fixed = _fix_typo(raw, vocabulary)
+        fixed = _fix_word(raw, vocabulary, others)
         if fixed:
             replacements[raw] = fixed
             continue
@@ -170,25 +189,46 @@ def correct_words(text: str, words: list[Word], vocabulary: Vocabulary) -> Corre
     )
 
 
-def _fix_typo(raw: str, vocabulary: Vocabulary) -> str | None:
-    """A correction for a word that neither the index nor the dictionary knows.
+def _fix_word(raw: str, vocabulary: Vocabulary, others: list[str]) -> str | None:
+    """A correction of a word, or of the parts of a hyphenated one ("какоо-то")."""
+    parts = raw.split("-")
+    if len(parts) == 1:
+        return _fix_typo(raw, vocabulary, others)
+    fixed = [_fix_typo(part, vocabulary, others) if part else None for part in parts]
+    if not any(fixed):
+        return None
+    return "-".join(new or old for new, old in zip(fixed, parts, strict=True))
+
+
+def _fix_typo(raw: str, vocabulary: Vocabulary, others: list[str]) -> str | None:
+    """A correction for a word that the index does not know.
 
     The typed form may still share a stem with a few articles (a new name in another
     case, or a stem that happens to match): then the correction must be far more
-    common than what the typed word finds, so that rare names are left alone.
+    common than what the typed word finds, so that rare names are left alone. A stem
+    that is itself a dictionary word ("судьы" -> суд) says nothing of the typed word.
+    A dictionary word that no article holds in any form ("капания") is corrected too:
+    as typed it finds nothing.
     """
     surface = normalize_word(raw)
     if len(surface) > MAX_TYPO_LENGTH:
         return None
     if len(surface) < 3 or not surface.isalpha() or vocabulary.frequency(surface) > 0:
         return None
-    if is_known(surface):
-        return None
     own = vocabulary.lemma_frequency(surface)
-    if own > RARE:
+    if is_known(surface):
+        if own:
+            return None
+    elif all(is_known(term) for term in word_terms(surface)):
+        own = 0
+    elif own > RARE:
         return None
     fixed = best_correction(
-        surface, vocabulary.frequency, vocabulary.lemma_frequency, vocabulary.within_two
+        surface,
+        vocabulary.frequency,
+        vocabulary.lemma_frequency,
+        vocabulary.within_two,
+        lambda candidate: vocabulary.together(candidate, others),
     )
     if fixed and own and vocabulary.frequency(fixed) < own * COMMON_RATIO:
         return None

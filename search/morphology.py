@@ -54,6 +54,7 @@ def word_terms(word: str) -> tuple[str, ...]:
 #: stem taken from them (shorter ones are the stems of other words as often as of this one).
 PARADIGM_GUESSES = 2
 MIN_GUESSED_STEM = 4
+_RUSSIAN_WORD = re.compile("[а-я]+")  # pymorphy3 fails on some other letters
 
 
 @lru_cache(maxsize=20_000)
@@ -67,7 +68,7 @@ def query_terms(word: str) -> tuple[str, ...]:
     too slow for a build); the query, a few words, asks for all its forms' stems instead.
     """
     terms = word_terms(word)
-    if not word.isalpha() or not is_cyrillic(word) or _dictionary_lemmas(word):
+    if not _RUSSIAN_WORD.fullmatch(word) or _dictionary_lemmas(word):
         return terms
     found = list(terms)
     stemmer = _stemmer("russian")

@@ -26,7 +26,7 @@ from search.correction import correct_words
 from search.forms import FormFilter
 from search.morphology import word_terms
 from search.normalize import normalize_word
-from search.plan import FIELD_BOOSTS, Plan, Planner
+from search.plan import FIELD_BOOSTS, Plan, Planner, query_units
 from search.query import parse, parse_date_bound, plain_words
 from search.ranking import NO_DATE, IndexArrays
 from search.schema import decompress_text
@@ -99,6 +99,7 @@ class _IndexVocabulary:
     def __init__(self, arrays: IndexArrays):
         self.arrays = arrays
         self.reader = arrays.searcher.reader()
+        self._masks: dict[str, np.ndarray] = {}
 
     def frequency(self, form: str) -> int:
         return self.reader.doc_frequency("exact", form)
@@ -108,6 +109,26 @@ class _IndexVocabulary:
 
     def within_two(self, form: str) -> list[str]:
         return list(self.reader.terms_within("exact", form, 2, prefix=2))
+
+    def together(self, form: str, others: list[str]) -> int:
+        found = self._mask(form)
+        for other in others:
+            mask = self._mask(other)
+            if mask.any():  # another typo finds nothing, and must not hide the rest
+                found = found & mask
+        return int(found.sum())
+
+    def _mask(self, form: str) -> np.ndarray:
+        """Live articles holding a lemma of the word in any scored field (kept per query)."""
+        mask = self._masks.get(form)
+        if mask is None:
+            mask = np.zeros(self.arrays.size, dtype=bool)
+            for word in query_units(form):
+                for term in word.terms:
+                    for field_name in FIELD_BOOSTS:
+                        mask[self.arrays.postings(field_name, term).ids] = True
+            mask = self._masks[form] = mask & self.arrays.alive
+        return mask
 
 
 class SearchEngine:

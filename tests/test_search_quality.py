@@ -264,6 +264,25 @@ def test_typos_are_corrected(corpus_engine):
     assert any(m.lower().startswith("соблюд") for hit in result["hits"] for m in marks(hit))
 
 
+def test_the_other_query_words_choose_between_corrections(corpus_engine):
+    """хавера is one edit from хавьера (the more common in the corpus) and from хакера; next
+    to "трампа" the articles say хакеры."""
+    assert search(corpus_engine, "хавера трампа")["corrected_query"] == "хакера трампа"
+    assert search(corpus_engine, "хавера соланы")["corrected_query"] == "хавьера соланы"
+
+
+def test_parts_of_hyphenated_words_are_corrected(corpus_engine):
+    result = search(corpus_engine, "какоо-то бред", per_page=3)
+    assert result["corrected_query"] == "какой-то бред"
+    assert "rt-362436" in [hit["id"] for hit in result["hits"]]  # «Какой-то бред»: IAAF ...
+
+
+def test_a_stem_that_is_another_word_does_not_block_correction(corpus_engine):
+    """Snowball stems the typo "судьы" to "суд", a word of its own in 1,600 articles; that must
+    not pass for the typed word being known."""
+    assert search(corpus_engine, "судьы")["corrected_query"] in {"суды", "судьи", "судьбы"}
+
+
 def test_correction_can_be_turned_off(corpus_engine):
     result = search(corpus_engine, "ghbdtn", correct=False)
     assert result["corrected_query"] is None and result["total"] == 0
