@@ -397,9 +397,10 @@ def format_overview(run: dict) -> list[str]:
     return lines
 
 
-def format_relevance(run: dict) -> list[str]:
-    """MRR@10 / recall@10 of every engine on every query kind."""
-    done = _done(run["results"])
+def format_relevance(run: dict, key: str = "by_kind") -> list[str]:
+    """MRR@10 / recall@10 of every engine on every query kind (``key``: of the judgements,
+    or ``heldout_by_kind`` of the held-out queries)."""
+    done = [r for r in _done(run["results"]) if key in r]
     header = [
         "kind",
         "n",
@@ -407,10 +408,10 @@ def format_relevance(run: dict) -> list[str]:
     ]
     rows = []
     for kind in _kinds(done):
-        n = max(r["by_kind"].get(kind, {}).get("n", 0) for r in done)
+        n = max(r[key].get(kind, {}).get("n", 0) for r in done)
         cells = []
         for r in done:
-            s = r["by_kind"].get(kind)
+            s = r[key].get(kind)
             cells.append(f"{s['mrr']:.3f} / {s['recall']:.3f}" if s else "–")
         rows.append([kind, str(n), *cells])
     return _table(header, rows, "lr" + "r" * len(done))
@@ -594,6 +595,19 @@ def render_markdown(data: dict) -> str:
             *format_relevance(base),
             "",
         ]
+        heldout = meta.get("heldout")
+        if heldout and any("heldout_by_kind" in r for r in base["results"]):
+            lines += [
+                f"### Relevance on {heldout['queries']:,} held-out queries at {scale}× "
+                "(MRR@10 / recall@10)",
+                "",
+                "Ranking may have been tuned on the judgements, so every engine also answers "
+                "fresh queries made the same way (`benchmarks/heldout.py`, seed "
+                f"{heldout['seed']}) on articles the judgements do not use.",
+                "",
+                *format_relevance(base, "heldout_by_kind"),
+                "",
+            ]
         ratios = format_ratios(base)
         if ratios:
             lines += [f"### Ours as a ratio of each peer at {scale}×", "", *ratios, ""]

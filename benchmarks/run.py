@@ -35,8 +35,10 @@ from benchmarks.evaluate import (
     load_judgements,
     replicate,
     sample_corpus,
+    score_engine,
 )
 from benchmarks.harness import benchmark_engine
+from benchmarks.heldout import generate as generate_heldout
 from benchmarks.options import NameList, NumberList, corpus_option, judgements_option
 from benchmarks.ours import OursEngine
 from benchmarks.peers import TEXT_FIELDS, PostgresEngine, make_peer
@@ -106,6 +108,7 @@ def run_benchmarks(
     keep_indexes: Path | None = None,
     quiet_check_s: float = 1.0,
     max_wait_s: float = 300.0,
+    heldout_seed: int = 1,
     log: Log = print,
 ) -> dict:
     """Measure ``engines`` at every scale (and the server on the first scale's index of ours),
@@ -120,6 +123,9 @@ def run_benchmarks(
     at a time until it is below :data:`QUIET_SHARE` or ``max_wait_s`` have passed (see
     :func:`~benchmarks.quiet.wait_until_quiet`), and the CPU that other processes used while
     each engine ran is measured (:class:`~benchmarks.quiet.CpuMeter`) for the report.
+    ``heldout_seed`` > 0: every engine is also scored at 1x on fresh queries made the same
+    way as the judgements, on other articles (:mod:`benchmarks.heldout`), since ranking may
+    have been tuned on the judgements themselves.
     """
     started = time.perf_counter()
     scales = sorted(set(scales))
@@ -128,6 +134,10 @@ def run_benchmarks(
     base_judgements = load_judgements(judgements_path)
     if sample:
         base_articles, base_judgements = sample_corpus(base_articles, base_judgements, sample, seed)
+    heldout = []
+    if heldout_seed and 1 in scales:
+        used = [i for j in base_judgements for i in j["relevant"]]
+        heldout = generate_heldout(base_articles, seed=heldout_seed, exclude=used)
     kinds: dict[str, int] = {}
     for judgement in base_judgements:
         kinds[judgement["kind"]] = kinds.get(judgement["kind"], 0) + 1
@@ -146,6 +156,7 @@ def run_benchmarks(
                 "queries": len(base_judgements),
                 "kinds": kinds,
             },
+            "heldout": {"seed": heldout_seed, "queries": len(heldout)} if heldout else None,
             "sample": sample,
             "seed": seed,
             "scales": scales,
@@ -193,6 +204,9 @@ def run_benchmarks(
                     meter = CpuMeter()
                     result = benchmark_engine(engine, articles, judgements)
                     result["others_cpu"] = meter.others_share()
+                    if heldout and scale == 1:
+                        search = lambda q, e=engine: e.search(q, 10)  # noqa: E731
+                        result["heldout_by_kind"] = score_engine(search, heldout)["by_kind"]
                     result["background_cpu"] = background
                     result["waited_for_quiet_s"] = waited
                     lat = result["latency_ms"]
@@ -305,6 +319,14 @@ def run_benchmarks(
     help="`serve --threads`.",
 )
 @click.option(
+    "--heldout-seed",
+    type=click.IntRange(0),
+    default=1,
+    show_default=True,
+    help="Also score every engine at 1x on fresh queries made like the judgements with this "
+    "seed (benchmarks/heldout.py); 0: not.",
+)
+@click.option(
     "--profile/--no-profile",
     default=True,
     show_default=True,
@@ -353,6 +375,7 @@ def main(
     server_requests: int,
     concurrency: list[int],
     server_threads: int,
+    heldout_seed: int,
     profile: bool,
     max_wait_s: float,
     keep_indexes: Path | None,
@@ -384,6 +407,7 @@ def main(
         command.strip(),
         keep_indexes,
         max_wait_s=max_wait_s,
+        heldout_seed=heldout_seed,
         log=lambda msg: click.echo(msg, err=True),
     )
 

@@ -236,6 +236,10 @@ def test_quick_run_measures_every_engine_at_every_scale(quick_run):
     assert two["docs"] == 2 * one["docs"] and two["queries"] == one["queries"]
     ours = {run["scale"]: run["results"][0] for run in data["scales"]}
     assert ours[1]["engine"] == "ours" and ours[1]["by_kind"]["layout"]["mrr"] > 0
+    assert data["meta"]["heldout"]["queries"] > 0  # fresh queries on the unjudged articles
+    for result in one["results"]:
+        assert result["heldout_by_kind"]["all"]["n"] == data["meta"]["heldout"]["queries"]
+    assert all("heldout_by_kind" not in result for result in two["results"])
     assert [p["scale"] for p in data["profiles"]] == [1, 2]
     assert data["profiles"][0]["inclusive"] and data["profiles"][0]["self"]
 
@@ -262,6 +266,7 @@ def test_quick_run_report_and_json(quick_run):
         "Quick mode",
         "## Targets",
         "## Scaling",
+        "held-out queries at 1×",
         "## Server",
         "## Where our query time goes",
         "postgresql" if "pg" in RUN_ENGINES else "tantivy",
