@@ -65,6 +65,9 @@ class IndexArrays:
         self.dates = self._dates()
         self._postings: OrderedDict[tuple[str, str], Postings] = OrderedDict()
         self._vocabulary: tuple[list[str], np.ndarray] | None = None
+        self._surface_frequencies: dict[str, int] | None = None
+        self._titles: dict[int, str] = {}
+        self._year_of: np.ndarray | None = None
         self._vocabulary_lock = threading.Lock()
         self._lock = threading.Lock()
 
@@ -149,7 +152,22 @@ class IndexArrays:
                 terms = sorted(frequencies)
                 counts = np.fromiter((frequencies[t] for t in terms), dtype=np.int64)
                 self._vocabulary = (terms, counts)
+                self._surface_frequencies = frequencies
             return self._vocabulary
+
+    def title(self, docnum: int) -> str:
+        """A document's title, kept once read: the leaders of many queries are the same
+        articles, and reading the stored fields decompresses the whole record."""
+        title = self._titles.get(docnum)
+        if title is None:
+            title = self._titles[docnum] = self.searcher.stored_fields(docnum).get("title") or ""
+        return title
+
+    def surface_frequency(self, form: str) -> int | None:
+        """Articles holding the surface form, from the vocabulary once it is built (a dict
+        lookup, where Whoosh reads its term table), else None."""
+        frequencies = self._surface_frequencies
+        return None if frequencies is None else frequencies.get(form, 0)
 
     def completions(self, prefix: str, limit: int) -> list[str]:
         """The most frequent indexed forms starting with ``prefix`` (not the prefix itself)."""
@@ -199,13 +217,26 @@ class IndexArrays:
         return found
 
     def year_counts(self, mask: np.ndarray) -> list[dict]:
-        dates = self.dates[mask]
-        dates = dates[dates != NO_DATE]
-        years: dict[int, int] = {}
-        for ordinal in dates.tolist():
-            year = dt.date.fromordinal(ordinal).year
-            years[year] = years.get(year, 0) + 1
-        return [{"value": y, "count": c} for y, c in sorted(years.items(), reverse=True)]
+        years = self._years()
+        selected = years[mask]
+        selected = selected[selected > 0]
+        if selected.size == 0:
+            return []
+        first = int(selected.min())
+        counts = np.bincount(selected - first)
+        return [
+            {"value": first + int(offset), "count": int(counts[offset])}
+            for offset in np.flatnonzero(counts)[::-1]
+        ]
+
+    def _years(self) -> np.ndarray:
+        """The year of each document (0 when undated), worked out once per generation."""
+        if self._year_of is None:
+            years = np.zeros(self.size, dtype=np.int64)
+            dated = np.flatnonzero(self.dates != NO_DATE)
+            years[dated] = [dt.date.fromordinal(o).year for o in self.dates[dated].tolist()]
+            self._year_of = years
+        return self._year_of
 
 
 def _leaves(searcher: Searcher) -> list[tuple[object, int]]:

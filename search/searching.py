@@ -102,7 +102,8 @@ class _IndexVocabulary:
         self._masks: dict[str, np.ndarray] = {}
 
     def frequency(self, form: str) -> int:
-        return self.reader.doc_frequency("exact", form)
+        found = self.arrays.surface_frequency(form)
+        return self.reader.doc_frequency("exact", form) if found is None else found
 
     def lemma_frequency(self, form: str) -> int:
         return max((self.reader.doc_frequency("text", t) for t in word_terms(form)), default=0)
@@ -312,7 +313,7 @@ class SearchEngine:
             docs = docs[relevance[docs] >= cut]
         docs = _by_relevance(docs, relevance)
         if len(plan.plain_units) > 1:
-            _proximity_bonus(arrays.searcher, docs[:PROXIMITY_CANDIDATES], plan, relevance)
+            _proximity_bonus(arrays, docs[:PROXIMITY_CANDIDATES], plan, relevance)
             docs = _by_relevance(docs, relevance)
         return docs[:needed]
 
@@ -442,7 +443,7 @@ def _has_filters(request: SearchRequest, parsed) -> bool:
 
 
 def _proximity_bonus(
-    searcher: Searcher, docs: np.ndarray, plan: Plan, relevance: np.ndarray
+    arrays: IndexArrays, docs: np.ndarray, plan: Plan, relevance: np.ndarray
 ) -> None:
     """Lift documents whose headline has the query words close together and in order.
 
@@ -453,8 +454,7 @@ def _proximity_bonus(
     surfaces = {unit.surface for unit in plan.plain_units}
     forms = FormFilter(frozenset().union(*wanted))
     for docnum in docs.tolist():
-        stored = searcher.stored_fields(docnum)
-        matches = list(forms.matches(stored.get("title", ""), positions=True))
+        matches = list(forms.matches(arrays.title(docnum), positions=True))
         exact = len(surfaces & {word.surface for word, _ in matches})
         relevance[docnum] += (
             PROXIMITY_BOOST * _closeness(matches, wanted) + TITLE_EXACT_BOOST * exact

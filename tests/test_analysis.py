@@ -7,6 +7,7 @@ import pytest
 
 from search import morphology
 from search.analysis import RussianAnalyzer, analyze
+from search.correction import edits1
 from search.morphology import word_terms
 from search.normalize import normalize_word
 
@@ -106,6 +107,11 @@ def test_fast_dictionary_walk_agrees_with_pymorphy():
     for word in known:
         expected = {p.normal_form.replace("ё", "е") for p in morph.parse(word) if p.is_known}
         assert set(morphology._dictionary_lemmas(word)) == expected, word
+    # is_known, asked of every spelling candidate, on words and non-words one edit away
+    candidates = {c for word in known[:30] for c in edits1(word)}
+    assert {c for c in candidates if morphology.is_known(c)} == {
+        c for c in candidates if morph.word_is_known(c)
+    }
 
 
 @pytest.mark.parametrize(
