@@ -200,10 +200,10 @@ with WriterLock(sys.argv[1], command="test holder"):
 
 
 @contextmanager
-def lock_holder(root: Path, seconds: float) -> Iterator[subprocess.Popen]:
-    """A separate process holding the writer lock of ``root`` for ``seconds``."""
+def holding(script: str, *args: object) -> Iterator[subprocess.Popen]:
+    """A separate process running ``script``, once it has printed "held"; killed afterwards."""
     process = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(root), str(seconds)],
+        [sys.executable, "-c", script, *map(str, args)],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -212,6 +212,11 @@ def lock_holder(root: Path, seconds: float) -> Iterator[subprocess.Popen]:
     finally:
         process.kill()
         process.wait()
+
+
+def lock_holder(root: Path, seconds: float):
+    """A separate process holding the writer lock of ``root`` for ``seconds``."""
+    return holding(HOLD_LOCK, root, seconds)
 
 
 WRITES = {
@@ -280,19 +285,9 @@ time.sleep(60)
 """
 
 
-@contextmanager
-def whoosh_writer_process(root: Path) -> Iterator[subprocess.Popen]:
+def whoosh_writer_process(root: Path):
     """A process holding Whoosh's own writer lock in the live index (not ours)."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLD_WHOOSH_LOCK, str(indexer.live_dir(root))],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert process.stdout.readline().strip() == "held"
-        yield process
-    finally:
-        process.kill()
-        process.wait()
+    return holding(HOLD_WHOOSH_LOCK, indexer.live_dir(root))
 
 
 def test_whoosh_lock_of_a_killed_writer_does_not_block(built: Path, articles: Path, cli):
