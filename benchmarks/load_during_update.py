@@ -15,7 +15,6 @@ The test suite runs a smaller version (``tests/test_lifecycle.py``).
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import socket
@@ -31,10 +30,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import click
 import requests
 
 from benchmarks.newsgen import QUERY_WORDS, generate_articles, marker, write_jsonl
-from web.server import wait_until_healthy
+from web.server import DEFAULT_THREADS, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUEST_TIMEOUT = 30.0
@@ -240,45 +240,64 @@ def serving(index_dir: Path, log: Path, threads: int) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--articles", type=int, default=2000, help="articles in the index")
-    parser.add_argument("--batch-size", type=int, default=200, help="articles per update")
-    parser.add_argument("--server-threads", type=int, default=8)
-    parser.add_argument("--time-limit", type=float, default=300.0)
-    args = parser.parse_args(argv)
+@click.command()
+@click.option("--requests", "n_requests", type=click.IntRange(1), default=5000, show_default=True)
+@click.option("--concurrency", type=click.IntRange(1), default=32, show_default=True)
+@click.option(
+    "--articles", type=click.IntRange(1), default=2000, show_default=True, help="In the index."
+)
+@click.option(
+    "--batch-size", type=click.IntRange(1), default=200, show_default=True, help="Per update."
+)
+@click.option(
+    "--server-threads",
+    type=click.IntRange(1, 256),
+    default=DEFAULT_THREADS,
+    show_default=True,
+    help="Threads in each server worker (`serve --threads`).",
+)
+@click.option("--time-limit", type=float, default=300.0, show_default=True, help="Seconds.")
+def main(
+    n_requests: int,
+    concurrency: int,
+    articles: int,
+    batch_size: int,
+    server_threads: int,
+    time_limit: float,
+) -> None:
+    """Load a real server on loopback while ``index update`` runs over and over."""
     with tempfile.TemporaryDirectory(prefix="load-during-update-") as temp:
         folder = Path(temp)
-        index_dir, batches, replaced = prepare(folder, args.articles, 5, args.batch_size)
-        with serving(index_dir, folder / "server.log", args.server_threads) as base_url:
+        index_dir, batches, replaced = prepare(folder, articles, 5, batch_size)
+        with serving(index_dir, folder / "server.log", server_threads) as base_url:
             updates = UpdateLoop(index_dir, batches)
             updates.start()
-            result = run_load(base_url, args.requests, args.concurrency, replaced, args.time_limit)
+            result = run_load(base_url, n_requests, concurrency, replaced, time_limit)
             updates.stop()
-        print(result.summary())
-        print(
+        click.echo(result.summary())
+        click.echo(
             f"updates acknowledged during the load: {updates.acked}, "
             f"failed: {len(updates.failures)}"
         )
         for failure in updates.failures[:5]:
-            print(f"  update failed: {failure}")
+            click.echo(f"  update failed: {failure}")
         for error in [*result.errors, *result.missing_docs][:5]:
-            print(f"  {error}")
+            click.echo(f"  {error}")
         if result.errors or result.server_errors or result.missing_docs or updates.failures:
-            print("FAILED: errors under load; the server's log:", file=sys.stderr)
-            print(_errors_in_log(folder / "server.log"), file=sys.stderr)
-            return 1
-        return 0
+            click.echo("FAILED: errors under load; the server's log:", err=True)
+            click.echo(_errors_in_log(folder / "server.log"), err=True)
+            sys.exit(1)
 
 
 def _errors_in_log(log: Path, limit: int = 80) -> str:
     """The lines of the server log from its first error on (at most ``limit``)."""
     lines = log.read_text(errors="replace").splitlines()
-    first = next((i for i, line in enumerate(lines) if " ERROR " in line), len(lines))
+    # " ERROR " from the app's log lines, "[ERROR]" from gunicorn's own
+    first = next(
+        (i for i, line in enumerate(lines) if " ERROR " in line or "[ERROR]" in line), len(lines)
+    )
     return "\n".join(lines[first : first + limit])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
