@@ -327,7 +327,8 @@ def eval_command(judgements, index_dir, as_json) -> None:
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="Worker processes  [default: one per core]",
+    help="Worker processes, each with its own copy of the index's arrays  "
+    "[default: one per core, at most 4]",
 )
 @click.option(
     "--threads", type=click.IntRange(1, 256), default=4, show_default=True, help="Per worker."

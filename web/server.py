@@ -33,9 +33,15 @@ WORKER_START_TIMEOUT_S = 300
 GRACEFUL_TIMEOUT_S = 5
 
 
+#: Each worker holds its own copy of the ranking arrays and caches (about 400 MB at the
+#: shared corpus, more for larger indexes), so the default stops here; ``--workers`` goes on.
+MAX_DEFAULT_WORKERS = 4
+
+
 def default_workers() -> int:
-    """One worker per core this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """One worker per core this process may run on, up to :data:`MAX_DEFAULT_WORKERS`."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, MAX_DEFAULT_WORKERS))
 
 
 class _NewsSearchServer(BaseApplication):
