@@ -70,7 +70,8 @@ def read_memory(pid: int) -> dict[str, int]:
     Empty when /proc has no entry."""
     wanted = {"VmRSS": "rss_bytes", "VmHWM": "hwm_bytes", "Pss": "pss_bytes"}
     memory: dict[str, int] = {}
-    for member in process_tree(pid):
+    members = process_tree(pid)
+    for member in members:
         for name in ("status", "smaps_rollup"):
             try:
                 lines = Path(f"/proc/{member}/{name}").read_text().splitlines()
@@ -83,7 +84,7 @@ def read_memory(pid: int) -> dict[str, int]:
                     size = int(number) * (1024 if unit.lower() == "kb" else 1)
                     memory[wanted[key]] = memory.get(wanted[key], 0) + size
     if memory:
-        memory["processes"] = len(process_tree(pid))
+        memory["processes"] = len(members)
     return memory
 
 

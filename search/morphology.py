@@ -122,10 +122,8 @@ def _dictionary_lemmas(word: str) -> list[str]:
     by many words).
     """
     morph = morph_analyzer()
-    found: list[tuple[str, int]] = []
-    _similar_forms(morph.dictionary.words.dct._units, morph.char_substitutes, "", word, 0, found)
     lemmas: list[str] = []
-    for fixed_word, payload in found:
+    for fixed_word, payload in _dictionary_forms(word):
         recipes = _recipes.get(payload)
         if recipes is None:
             recipes = _recipes[payload] = _normal_form_recipes(morph.dictionary, payload)
@@ -139,6 +137,14 @@ def _dictionary_lemmas(word: str) -> list[str]:
             if lemma not in lemmas:
                 lemmas.append(lemma)
     return lemmas
+
+
+def _dictionary_forms(word: str) -> list[tuple[str, int]]:
+    """``(dictionary form, payload index)`` of ``word`` as spelt and with ё for е."""
+    morph = morph_analyzer()
+    found: list[tuple[str, int]] = []
+    _similar_forms(morph.dictionary.words.dct._units, morph.char_substitutes, "", word, 0, found)
+    return found
 
 
 # DAWG units (dawg_python's layout): the offset of a node's children, the label of a
@@ -294,7 +300,4 @@ def is_known(word: str) -> bool:
     ``MorphAnalyzer.word_is_known`` by the walk of :func:`_similar_forms`, which is faster:
     spelling correction asks this of hundreds of candidate words a query.
     """
-    morph = morph_analyzer()
-    found: list[tuple[str, int]] = []
-    _similar_forms(morph.dictionary.words.dct._units, morph.char_substitutes, "", word, 0, found)
-    return bool(found)
+    return bool(_dictionary_forms(word))
