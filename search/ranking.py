@@ -6,6 +6,14 @@ an OR of lemma alternatives in three fields. Here each posting list is read once
 into NumPy arrays (and kept, per index generation), and a query is scored for all
 documents at once: a few milliseconds. Whoosh still reads the index, and still
 matches what needs positions (phrases) or boolean structure (operators).
+
+Whoosh readers are not thread-safe: their posting and stored-field files keep one
+read position, so two threads reading at once corrupt each other (``zlib.error``,
+``UnpicklingError``, ``EOFError``, or silently wrong totals on phrase and OR queries,
+measured at concurrency 2 and up). Every read of the Whoosh searcher goes through
+``IndexArrays`` and holds its lock; the searcher itself is not handed out. The lock
+costs little: the work it guards is Python, which the GIL serializes anyway, and the
+NumPy scoring around it runs unlocked.
 """
 
 from __future__ import annotations
@@ -19,12 +27,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from whoosh import query as wq
+from whoosh.matching import ListMatcher
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
 K1 = 1.2
 B = 0.75
 POSTINGS_CACHE_TERMS = 20_000
+#: Private attributes of Whoosh's W3 leaf matcher that ``_read_postings`` relies on.
+BLOCK_MATCHER_INTERNALS = (
+    "_atend",
+    "_read_ids",
+    "_read_weights",
+    "_ids",
+    "_weights",
+    "_next_block",
+)
+TITLE_CACHE_DOCS = 50_000  # headlines kept for the proximity bonus (about 10 MB)
 NO_DATE = np.iinfo(np.int64).min
 _MICROSECONDS_A_DAY = 86_400 * 10**6
 _MAX_DATE_VALUE = datetime_to_long(dt.datetime(9999, 1, 1))
@@ -40,10 +60,10 @@ class IndexArrays:
     """Per-document arrays of one searcher generation: field lengths, liveness, columns."""
 
     def __init__(self, searcher: Searcher, fields: Iterable[str]):
-        self.searcher = searcher
-        reader = searcher.reader()
-        self.leaves = _leaves(searcher)
+        self._searcher = searcher
+        self._reader = reader = searcher.reader()
         self.size = reader.doc_count_all()
+        self.leaves = _leaves(searcher) if self.size else []
         self.alive = np.ones(self.size, dtype=bool)
         for leaf, offset in self.leaves:
             if leaf.has_deletions():
@@ -66,10 +86,11 @@ class IndexArrays:
         self._postings: OrderedDict[tuple[str, str], Postings] = OrderedDict()
         self._vocabulary: tuple[list[str], np.ndarray] | None = None
         self._surface_frequencies: dict[str, int] | None = None
-        self._titles: dict[int, str] = {}
+        self._titles: OrderedDict[int, str] = OrderedDict()
         self._year_of: np.ndarray | None = None
         self._vocabulary_lock = threading.Lock()
-        self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._whoosh = threading.RLock()  # every read of the searcher (see the module doc)
 
     # -- columns -------------------------------------------------------------------
 
@@ -113,23 +134,24 @@ class IndexArrays:
     def postings(self, field: str, term: str) -> Postings:
         """A term's postings over all segments (cached; deleted documents included)."""
         key = (field, term)
-        with self._lock:
+        with self._cache_lock:
             found = self._postings.get(key)
             if found is not None:
                 self._postings.move_to_end(key)
                 return found
         ids_parts, tf_parts = [], []
-        for leaf, offset in self.leaves:
-            if (field, term) not in leaf:
-                continue
-            ids, tf = _read_postings(leaf.postings(field, term))
-            ids_parts.append(ids + offset)
-            tf_parts.append(tf)
+        with self._whoosh:
+            for leaf, offset in self.leaves:
+                if (field, term) not in leaf:
+                    continue
+                ids, tf = _read_postings(leaf.postings(field, term))
+                ids_parts.append(ids + offset)
+                tf_parts.append(tf)
         if ids_parts:
             found = Postings(np.concatenate(ids_parts), np.concatenate(tf_parts))
         else:
             found = Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        with self._lock:
+        with self._cache_lock:
             self._postings[key] = found
             if len(self._postings) > POSTINGS_CACHE_TERMS:
                 self._postings.popitem(last=False)
@@ -146,9 +168,10 @@ class IndexArrays:
                 frequencies: dict[str, int] = {}
                 # Leaf by leaf: Whoosh's merged iteration over segments is slower.
                 for leaf, _ in self.leaves:
-                    for term, info in leaf.iter_field("exact"):
-                        word = term.decode("utf-8") if isinstance(term, bytes) else term
-                        frequencies[word] = frequencies.get(word, 0) + info.doc_frequency()
+                    with self._whoosh:
+                        for term, info in leaf.iter_field("exact"):
+                            word = term.decode("utf-8") if isinstance(term, bytes) else term
+                            frequencies[word] = frequencies.get(word, 0) + info.doc_frequency()
                 terms = sorted(frequencies)
                 counts = np.fromiter((frequencies[t] for t in terms), dtype=np.int64)
                 self._vocabulary = (terms, counts)
@@ -158,10 +181,57 @@ class IndexArrays:
     def title(self, docnum: int) -> str:
         """A document's title, kept once read: the leaders of many queries are the same
         articles, and reading the stored fields decompresses the whole record."""
-        title = self._titles.get(docnum)
-        if title is None:
-            title = self._titles[docnum] = self.searcher.stored_fields(docnum).get("title") or ""
+        with self._cache_lock:
+            title = self._titles.get(docnum)
+            if title is not None:
+                self._titles.move_to_end(docnum)
+                return title
+        title = self.stored_fields(docnum).get("title") or ""
+        with self._cache_lock:
+            self._titles[docnum] = title
+            if len(self._titles) > TITLE_CACHE_DOCS:
+                self._titles.popitem(last=False)
         return title
+
+    # -- reads of the Whoosh searcher, one thread at a time -----------------------
+
+    def stored_fields(self, docnum: int) -> dict:
+        with self._whoosh:
+            return self._searcher.stored_fields(docnum)
+
+    def document_number(self, article_id: str) -> int | None:
+        with self._whoosh:
+            return self._searcher.document_number(id=article_id)
+
+    def matching(self, query: wq.Query) -> np.ndarray:
+        """The documents a Whoosh query matches, as a mask (deleted ones excluded)."""
+        with self._whoosh:
+            return self.docs_mask(self._searcher.docs_for_query(query))
+
+    def term_frequency(self, field: str, term: str) -> int:
+        """Live documents holding the term (Whoosh's term table)."""
+        with self._whoosh:
+            return self._reader.doc_frequency(field, term)
+
+    def terms_within(self, field: str, text: str, distance: int, prefix: int) -> list[str]:
+        with self._whoosh:
+            return list(self._reader.terms_within(field, text, distance, prefix=prefix))
+
+    def expand_prefix(self, field: str, prefix: str, limit: int) -> list[str]:
+        """Up to ``limit`` indexed terms starting with ``prefix``, commonest first."""
+        terms: list[str] = []
+        with self._whoosh:
+            for term in self._reader.expand_prefix(field, prefix):
+                terms.append(term.decode("utf-8") if isinstance(term, bytes) else term)
+                if len(terms) >= limit:
+                    break
+            frequency = {t: self._reader.doc_frequency(field, t) for t in terms}
+        terms.sort(key=lambda t: -frequency[t])
+        return terms
+
+    def is_current(self) -> bool:
+        with self._whoosh:
+            return self._searcher.up_to_date()
 
     def surface_frequency(self, form: str) -> int | None:
         """Articles holding the surface form, from the vocabulary once it is built (a dict
@@ -181,9 +251,6 @@ class IndexArrays:
         window = counts[start:end]
         best = np.argsort(-window, kind="stable")[:limit]
         return [terms[start + int(i)] for i in best]
-
-    def doc_frequency(self, field: str, term: str) -> int:
-        return int(self.postings(field, term).ids.size)
 
     def bm25(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Document numbers holding the term and their BM25 weight in the field."""
@@ -253,18 +320,26 @@ def _read_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
     whole blocks through its block methods is many times faster than stepping
     posting by posting with ``next()``.
     """
-    ids: list[int] = []
-    weights: list[float] = []
-    if hasattr(matcher, "_read_ids") and hasattr(matcher, "_next_block"):
-        while not matcher._atend and matcher.is_active():
-            matcher._read_ids()
-            matcher._read_weights()
-            ids.extend(matcher._ids)
-            weights.extend(matcher._weights)
-            matcher._next_block()
-    else:
+    if isinstance(matcher, ListMatcher):  # a short list inlined in the term table
+        ids, weights = [], []
         while matcher.is_active():
             ids.append(matcher.id())
             weights.append(matcher.weight())
             matcher.next()
+        return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
+    if not all(hasattr(matcher, name) for name in BLOCK_MATCHER_INTERNALS):
+        # Stepping posting by posting would still answer, 20-50x slower, without a word:
+        # a Whoosh upgrade that renamed these must fail loudly (whoosh-reloaded is pinned).
+        raise RuntimeError(
+            f"{type(matcher).__name__} lacks the block reader internals "
+            f"{BLOCK_MATCHER_INTERNALS}: is whoosh-reloaded the pinned version?"
+        )
+    ids: list[int] = []
+    weights: list[float] = []
+    while not matcher._atend and matcher.is_active():
+        matcher._read_ids()
+        matcher._read_weights()
+        ids.extend(matcher._ids)
+        weights.extend(matcher._weights)
+        matcher._next_block()
     return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)

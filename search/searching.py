@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.searching import Searcher
 
 from search import indexer
 from search.correction import correct_words
@@ -27,7 +26,7 @@ from search.forms import FormFilter
 from search.morphology import word_terms
 from search.normalize import normalize_word
 from search.plan import FIELD_BOOSTS, Plan, Planner, query_units
-from search.query import parse, parse_date_bound, plain_words
+from search.query import AnyOf, ParsedQuery, Word, parse, parse_date_bound, plain_words
 from search.ranking import NO_DATE, IndexArrays
 from search.schema import decompress_text
 from search.snippets import Highlighter
@@ -39,7 +38,11 @@ TITLE_EXACT_BOOST = 3.5  # each query word standing in the headline in the form 
 HEADLINE_FIELDS = ("title", "summary")
 HEADLINE_WORD_BONUS = 40.0  # each query word the headline (or the lead) holds
 LEAD_SHARE = 0.9  # a word in the lead counts a little less than in the headline
-COVERAGE_STEP = 1000.0  # one more query word matched outranks any score difference
+#: CPU seconds of its own thread a query may spend scoring; clauses left when it runs out
+#: are not scored (``timed_out``). CPU time, not wall time: a busy server must not change
+#: what a query finds, only an expensive query is cut short.
+SCORING_BUDGET_SECONDS = 0.75
+PREFIX_SCAN_TERMS = 1000  # indexed terms read for a prefix, before the commonest are kept
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
 SORTS = ("relevance", "date", "date_asc")
@@ -69,6 +72,7 @@ class SearchRequest:
     tag: str | None = None
     facets: bool = True
     correct: bool = True
+    typing: bool = False  # the last word is still being typed: a prefix, never corrected
 
     def validate(self) -> None:
         if not isinstance(self.page, int) or not 1 <= self.page <= MAX_PAGE:
@@ -98,18 +102,17 @@ class _IndexVocabulary:
 
     def __init__(self, arrays: IndexArrays):
         self.arrays = arrays
-        self.reader = arrays.searcher.reader()
         self._masks: dict[str, np.ndarray] = {}
 
     def frequency(self, form: str) -> int:
         found = self.arrays.surface_frequency(form)
-        return self.reader.doc_frequency("exact", form) if found is None else found
+        return self.arrays.term_frequency("exact", form) if found is None else found
 
     def lemma_frequency(self, form: str) -> int:
-        return max((self.reader.doc_frequency("text", t) for t in word_terms(form)), default=0)
+        return max((self.arrays.term_frequency("text", t) for t in word_terms(form)), default=0)
 
     def within_two(self, form: str) -> list[str]:
-        return list(self.reader.terms_within("exact", form, 2, prefix=2))
+        return self.arrays.terms_within("exact", form, 2, prefix=2)
 
     def together(self, form: str, others: list[str]) -> int:
         found = self._mask(form)
@@ -160,12 +163,11 @@ class SearchEngine:
             current = self._arrays
             self._checked = time.monotonic()
             live = indexer.live_dir(self.root)
-            if current is None or live != self._live:
-                searcher = indexer.open_live(self.root).searcher()
-            elif not current.searcher.up_to_date():
-                searcher = current.searcher.refresh()
-            else:
+            if current is not None and live == self._live and current.is_current():
                 return current
+            # A fresh searcher, never a refreshed one: requests in flight go on reading
+            # the old one (see ``indexer.LiveIndex``).
+            searcher = indexer.open_live(self.root).searcher()
             self._arrays = IndexArrays(searcher, SCORED_FIELDS)
             self._live = live
             if self.warm_suggestions:
@@ -174,9 +176,6 @@ class SearchEngine:
         finally:
             self._lock.release()
 
-    def searcher(self) -> Searcher:
-        return self.arrays().searcher
-
     # -- search --------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> dict:
@@ -184,138 +183,46 @@ class SearchEngine:
         started = time.perf_counter()
         request.validate()
         arrays = self.arrays()
-        parsed = parse(request.q)
+        parsed, typed = _parse(request.q, request.typing)
         corrected, did_you_mean = None, None
         if request.correct:
-            fix = correct_words(request.q, plain_words(parsed.root), _IndexVocabulary(arrays))
+            words = [w for w in plain_words(parsed.root) if w is not typed]
+            fix = correct_words(request.q, words, _IndexVocabulary(arrays))
             corrected, did_you_mean = fix.text, fix.did_you_mean
             if corrected:
-                parsed = parse(corrected)
+                parsed, _ = _parse(corrected, request.typing)
         plan = Planner(_prefix_expander(arrays)).build(parsed)
-        matched, relevance = self._score(arrays, plan)
+        scores = _score(arrays, plan, time.thread_time() + SCORING_BUDGET_SECONDS)
+        matched = scores.matched
         if matched is None:
             matched = arrays.alive.copy() if _has_filters(request, parsed) else None
         if matched is not None:
             matched &= self._filter_mask(arrays, request, parsed)
         first = (request.page - 1) * request.per_page
-        order = self._order(
-            arrays, plan, matched, relevance, request.sort, first + request.per_page
-        )
+        order = _order(arrays, plan, matched, scores, request.sort, first + request.per_page)
         highlighter = Highlighter(
             frozenset(plan.highlight_terms), frozenset(plan.highlight_surfaces)
         )
         hits = [
-            self._hit(arrays.searcher, int(d), float(relevance[d] % COVERAGE_STEP), highlighter)
+            self._hit(arrays, int(d), float(scores.relevance[d]), highlighter)
             for d in order[first : first + request.per_page]
         ]
+        total = int(matched.sum()) if matched is not None else 0
         result = {
             "query": request.q,
             "corrected_query": corrected,
             "did_you_mean": did_you_mean,
-            "total": int(matched.sum()) if matched is not None else 0,
+            "total": total,
+            "total_full": scores.full_count(matched) if matched is not None else 0,
             "page": request.page,
             "per_page": request.per_page,
             "took_ms": 0.0,
+            "timed_out": scores.timed_out,
             "hits": hits,
             "facets": _facets(arrays, matched) if request.facets else {},
         }
         result["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return result
-
-    def _score(self, arrays: IndexArrays, plan: Plan) -> tuple[np.ndarray | None, np.ndarray]:
-        """The matching documents and their relevance (coverage steps + BM25F + bonuses)."""
-        relevance = np.zeros(arrays.size, dtype=np.float64)
-        searcher = arrays.searcher
-        if plan.empty:
-            if plan.excluded is None:
-                return None, relevance
-            # Only exclusions ("-война"): everything else.
-            return arrays.alive & ~arrays.docs_mask(
-                searcher.docs_for_query(plan.excluded)
-            ), relevance
-        coverage = np.zeros(arrays.size, dtype=np.float64)
-        required = arrays.alive.copy()
-        optional = np.zeros(arrays.size, dtype=bool)
-        has_optional = False
-        in_field = {name: np.zeros(arrays.size, dtype=np.float64) for name in HEADLINE_FIELDS}
-        for clause in plan.clauses:
-            score = np.zeros(arrays.size, dtype=np.float64)
-            clause_in = {name: np.zeros(arrays.size, dtype=bool) for name in HEADLINE_FIELDS}
-            own = np.zeros(arrays.size, dtype=bool)
-            for word in clause.words:
-                for field_name in word.fields:
-                    best = np.zeros(arrays.size, dtype=np.float32)
-                    for term in word.terms:
-                        ids, weights = arrays.bm25(field_name, term)
-                        best[ids] = np.maximum(best[ids], weights)
-                    boost = FIELD_BOOSTS.get(field_name, 1.0) * word.weight
-                    score += boost * best
-                    if word.matches:
-                        own |= best > 0
-                        if field_name in clause_in:
-                            clause_in[field_name] |= best > 0
-            for name, found in clause_in.items():
-                in_field[name] += found
-            if clause.match is None:
-                mask = own
-                if clause.also is not None:
-                    mask |= arrays.docs_mask(searcher.docs_for_query(clause.also))
-                score *= mask
-            else:
-                mask = arrays.docs_mask(searcher.docs_for_query(clause.match))
-                score *= mask
-            relevance += score
-            coverage += mask
-            if clause.required:
-                required &= mask
-            else:
-                optional |= mask
-                has_optional = True
-        matched = required & (optional if has_optional else True)
-        if plan.excluded is not None:
-            matched &= ~arrays.docs_mask(searcher.docs_for_query(plan.excluded))
-        for unit in plan.plain_units:
-            ids, weights = arrays.bm25("exact", unit.surface)
-            relevance[ids] += EXACT_BOOST * weights
-        # Query words gathered in the headline or the lead: what a searcher remembers.
-        gathered = np.maximum(in_field["title"], in_field["summary"] * LEAD_SHARE)
-        relevance += coverage * COVERAGE_STEP + gathered * HEADLINE_WORD_BONUS
-        relevance[~matched] = 0.0
-        return matched, relevance
-
-    def _order(
-        self,
-        arrays: IndexArrays,
-        plan: Plan,
-        matched: np.ndarray | None,
-        relevance: np.ndarray,
-        sort: str,
-        needed: int,
-    ) -> np.ndarray:
-        """Document numbers of the first ``needed`` results in the requested order."""
-        if matched is None:
-            return np.zeros(0, dtype=np.int64)
-        docs = np.flatnonzero(matched)
-        if sort != "relevance":
-            dates = arrays.dates[docs]
-            undated = dates == NO_DATE
-            if sort == "date":
-                keys = np.where(undated, np.iinfo(np.int64).max, -dates)
-            else:
-                keys = np.where(undated, np.iinfo(np.int64).max, dates)
-            # Ties (and undated articles) by relevance.
-            return docs[np.lexsort((-relevance[docs], keys))][:needed]
-        top = max(needed, PROXIMITY_CANDIDATES)
-        if docs.size > top:
-            # The leaders, and every document tied with the last of them, so that
-            # pages never depend on how a partition split a tie.
-            cut = -np.partition(-relevance[docs], top - 1)[top - 1]
-            docs = docs[relevance[docs] >= cut]
-        docs = _by_relevance(docs, relevance)
-        if len(plan.plain_units) > 1:
-            _proximity_bonus(arrays, docs[:PROXIMITY_CANDIDATES], plan, relevance)
-            docs = _by_relevance(docs, relevance)
-        return docs[:needed]
 
     def _filter_mask(self, arrays: IndexArrays, request: SearchRequest, parsed) -> np.ndarray:
         mask = arrays.alive.copy()
@@ -330,8 +237,7 @@ class SearchEngine:
                 mask &= np.isin(codes, matching)
         tag = request.tag or parsed.filters.get("tag")
         if tag:
-            docs = arrays.searcher.docs_for_query(wq.Term("tags", tag.strip().lower()))
-            mask &= arrays.docs_mask(docs)
+            mask &= arrays.matching(wq.Term("tags", tag.strip().lower()))
         start = request.date_from or parsed.date_from
         end = request.date_to or parsed.date_to
         if start:
@@ -340,8 +246,8 @@ class SearchEngine:
             mask &= (arrays.dates <= end.toordinal()) & (arrays.dates != NO_DATE)
         return mask
 
-    def _hit(self, searcher: Searcher, docnum: int, score: float, hl: Highlighter) -> dict:
-        stored = searcher.stored_fields(docnum)
+    def _hit(self, arrays: IndexArrays, docnum: int, score: float, hl: Highlighter) -> dict:
+        stored = arrays.stored_fields(docnum)
         text = decompress_text(stored.get("text_zlib"))
         title = stored.get("title", "")
         return {
@@ -373,10 +279,10 @@ class SearchEngine:
     def document(self, article_id: str, q: str = "") -> dict | None:
         """The stored article with the given id (its text marked for ``q``), or None."""
         arrays = self.arrays()
-        docnum = arrays.searcher.document_number(id=article_id)
+        docnum = arrays.document_number(article_id)
         if docnum is None:
             return None
-        stored = arrays.searcher.stored_fields(docnum)
+        stored = arrays.stored_fields(docnum)
         text = decompress_text(stored.get("text_zlib"))
         doc = {
             "id": stored["id"],
@@ -406,27 +312,185 @@ class SearchEngine:
         }
 
 
+# -- scoring and order -------------------------------------------------------------
+
+
+@dataclass
+class _Scores:
+    """What scoring found: ``coverage`` (clauses matched) ranks before ``relevance``."""
+
+    matched: np.ndarray | None
+    coverage: np.ndarray
+    relevance: np.ndarray
+    clauses: int = 0  # clauses scored
+    timed_out: bool = False  # the budget ran out before every clause was scored
+
+    def full_count(self, matched: np.ndarray) -> int:
+        """Matching articles that hold every scored clause."""
+        if not self.clauses:
+            return int(matched.sum())
+        return int((matched & (self.coverage >= self.clauses)).sum())
+
+
+def _score(arrays: IndexArrays, plan: Plan, deadline: float) -> _Scores:
+    """The matching documents, their coverage and relevance (BM25F + bonuses).
+
+    Clauses are scored in query order until ``deadline`` (``time.thread_time``): a query
+    that would take seconds (thousands of expanded terms) answers with what its first
+    clauses found, flagged ``timed_out``.
+    """
+    size = arrays.size
+    relevance = np.zeros(size, dtype=np.float64)
+    coverage = np.zeros(size, dtype=np.int32)
+    if plan.empty:
+        if plan.excluded is None:
+            return _Scores(None, coverage, relevance)
+        # Only exclusions ("-война"): everything else.
+        return _Scores(arrays.alive & ~arrays.matching(plan.excluded), coverage, relevance)
+    required = arrays.alive.copy()
+    optional = np.zeros(size, dtype=bool)
+    has_optional = timed_out = False
+    in_field = {name: np.zeros(size, dtype=np.float64) for name in HEADLINE_FIELDS}
+    scored = 0
+    for clause in plan.clauses:
+        if scored and time.thread_time() > deadline:
+            timed_out = True
+            break
+        score, mask, clause_in = _score_clause(arrays, clause)
+        for name, found in clause_in.items():
+            in_field[name] += found
+        relevance += score * mask
+        coverage += mask
+        scored += 1
+        if clause.required:
+            required &= mask
+        else:
+            optional |= mask
+            has_optional = True
+    matched = required & (optional if has_optional else True)
+    if plan.excluded is not None:
+        matched &= ~arrays.matching(plan.excluded)
+    for unit in plan.plain_units:
+        ids, weights = arrays.bm25("exact", unit.surface)
+        relevance[ids] += EXACT_BOOST * weights
+    # Query words gathered in the headline or the lead: what a searcher remembers.
+    gathered = np.maximum(in_field["title"], in_field["summary"] * LEAD_SHARE)
+    relevance += gathered * HEADLINE_WORD_BONUS
+    relevance[~matched] = 0.0
+    coverage[~matched] = 0
+    return _Scores(matched, coverage, relevance, scored, timed_out)
+
+
+def _score_clause(
+    arrays: IndexArrays, clause
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """One clause's BM25F score, the documents it matches, and where its words stand."""
+    size = arrays.size
+    score = np.zeros(size, dtype=np.float64)
+    clause_in = {name: np.zeros(size, dtype=bool) for name in HEADLINE_FIELDS}
+    own = np.zeros(size, dtype=bool)
+    for word in clause.words:
+        for field_name in word.fields:
+            best = np.zeros(size, dtype=np.float32)
+            for term in word.terms:
+                ids, weights = arrays.bm25(field_name, term)
+                best[ids] = np.maximum(best[ids], weights)
+            score += FIELD_BOOSTS.get(field_name, 1.0) * word.weight * best
+            if word.matches:
+                own |= best > 0
+                if field_name in clause_in:
+                    clause_in[field_name] |= best > 0
+    if clause.match is None:
+        mask = own
+        if clause.also is not None:
+            mask |= arrays.matching(clause.also)
+    else:
+        mask = arrays.matching(clause.match)
+    return score, mask, clause_in
+
+
+def _order(
+    arrays: IndexArrays,
+    plan: Plan,
+    matched: np.ndarray | None,
+    scores: _Scores,
+    sort: str,
+    needed: int,
+) -> np.ndarray:
+    """Document numbers of the first ``needed`` results in the requested order."""
+    if matched is None:
+        return np.zeros(0, dtype=np.int64)
+    docs = np.flatnonzero(matched)
+    coverage, relevance = scores.coverage, scores.relevance
+    if sort != "relevance":
+        dates = arrays.dates[docs]
+        undated = dates == NO_DATE
+        if sort == "date":
+            keys = np.where(undated, np.iinfo(np.int64).max, -dates)
+        else:
+            keys = np.where(undated, np.iinfo(np.int64).max, dates)
+        # Ties (and undated articles) by coverage, then relevance.
+        return docs[np.lexsort((-relevance[docs], -coverage[docs], keys))][:needed]
+    docs = _leaders(docs, coverage, relevance, max(needed, PROXIMITY_CANDIDATES))
+    docs = _by_relevance(docs, coverage, relevance)
+    if len(plan.plain_units) > 1:
+        _proximity_bonus(arrays, docs[:PROXIMITY_CANDIDATES], plan, relevance)
+        docs = _by_relevance(docs, coverage, relevance)
+    return docs[:needed]
+
+
+def _leaders(docs: np.ndarray, coverage: np.ndarray, relevance: np.ndarray, top: int) -> np.ndarray:
+    """The ``top`` best documents by (coverage, relevance), and every one tied with the
+    last of them, so that pages never depend on how a partition split a tie."""
+    if docs.size <= top:
+        return docs
+    levels = coverage[docs]
+    level = -np.partition(-levels, top - 1)[top - 1]
+    above = docs[levels > level]
+    tied = docs[levels == level]
+    rel = relevance[tied]
+    room = top - above.size
+    cut = -np.partition(-rel, room - 1)[room - 1]
+    return np.concatenate([above, tied[rel >= cut]])
+
+
+def _by_relevance(docs: np.ndarray, coverage: np.ndarray, relevance: np.ndarray) -> np.ndarray:
+    """More clauses matched first, then more relevant; ties in index order."""
+    return docs[np.lexsort((docs, -relevance[docs], -coverage[docs]))]
+
+
+def _parse(text: str, typing: bool) -> tuple[ParsedQuery, Word | None]:
+    """The parsed query and, while the last word is still being typed, that word.
+
+    A half-typed word («санкц», «перег») is not a typo: it is searched as typed or as
+    the start of a lemma (``санкц | санкц*``) and is never corrected.
+    """
+    parsed = parse(text)
+    items = parsed.root.items
+    if not typing or not items or text[-1:].isspace():
+        return parsed, None
+    last = items[-1]
+    if (
+        not isinstance(last, Word)
+        or last.exact
+        or last.prefix
+        or last.field
+        or len(last.text) < 2
+        or not text.endswith(last.text)
+    ):
+        return parsed, None
+    items[-1] = AnyOf([last, Word(last.text, prefix=True)])
+    return parsed, last
+
+
 # -- helpers -------------------------------------------------------------------------
 
 
 def _prefix_expander(arrays: IndexArrays):
-    reader = arrays.searcher.reader()
-
     def expand(field_name: str, prefix: str) -> list[str]:
-        terms = []
-        for term in reader.expand_prefix(field_name, prefix):
-            terms.append(term.decode("utf-8") if isinstance(term, bytes) else term)
-            if len(terms) >= 1000:
-                break
-        terms.sort(key=lambda t: -reader.doc_frequency(field_name, t))
-        return terms
+        return arrays.expand_prefix(field_name, prefix, PREFIX_SCAN_TERMS)
 
     return expand
-
-
-def _by_relevance(docs: np.ndarray, relevance: np.ndarray) -> np.ndarray:
-    """Most relevant first; ties in index order."""
-    return docs[np.lexsort((docs, -relevance[docs]))]
 
 
 def _has_filters(request: SearchRequest, parsed) -> bool:
@@ -481,11 +545,12 @@ def _closeness(matches, wanted: list[frozenset[str]]) -> float:
 
 def _facets(arrays: IndexArrays, matched: np.ndarray | None) -> dict:
     if matched is None:
-        return {"source": [], "topic": [], "year": []}
+        return {"source": [], "topic": [], "year": [], "undated": 0}
     return {
         "source": arrays.facet_counts("source", matched),
         "topic": arrays.facet_counts("topic", matched),
         "year": arrays.year_counts(matched),
+        "undated": int((matched & (arrays.dates == NO_DATE)).sum()),
     }
 
 

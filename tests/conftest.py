@@ -302,6 +302,45 @@ SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 JUDGEMENTS = SHARED / "eval" / "known-item.jsonl"
 
+#: Fixtures whose tests belong to a marked tier, so that no test has to say it twice.
+FIXTURE_MARKS = {
+    "corpus_engine": ("corpus", "slow"),
+    "live_server": ("slow",),
+    "server_process": ("slow",),
+    "cli": ("slow",),
+    "browser": ("browser", "slow"),
+    "chrome": ("browser", "slow"),
+}
+IMPLIED_MARKS = {"browser": "slow", "postgres": "slow", "corpus": "slow"}
+
+
+def require_corpus() -> None:
+    """Skip without ../shared/corpus, except in CI (``CI=true``), where its absence fails:
+    a CI run must not pass by skipping the tests that matter most."""
+    if CORPUS.is_dir():
+        return
+    message = f"the shared corpus is not here ({CORPUS}); a fresh clone has no ../shared"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for fixture, marks in FIXTURE_MARKS.items():
+            if fixture in names:
+                for mark in marks:
+                    item.add_marker(mark)
+        for mark, implied in IMPLIED_MARKS.items():
+            if item.get_closest_marker(mark) is not None:
+                item.add_marker(implied)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("corpus") is not None:
+        require_corpus()
+
 
 @pytest.fixture(scope="session")
 def corpus_engine(tmp_path_factory: pytest.TempPathFactory):
@@ -310,8 +349,7 @@ def corpus_engine(tmp_path_factory: pytest.TempPathFactory):
     ``NEWS_SEARCH_TEST_CORPUS_INDEX`` may name an index of the corpus built before, to
     save the build while working on the tests.
     """
-    if not CORPUS.is_dir():
-        pytest.skip(f"the shared corpus is not here ({CORPUS}); a fresh clone has no ../shared")
+    require_corpus()
     from search.indexer import build
     from search.searching import SearchEngine
 
