@@ -32,8 +32,8 @@ from whoosh.matching import ListMatcher
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
-K1 = 1.2
-B = 0.75
+from search.weights import WEIGHTS
+
 POSTINGS_CACHE_TERMS = 20_000
 #: Private attributes of Whoosh's W3 leaf matcher that ``_read_postings`` relies on.
 BLOCK_MATCHER_INTERNALS = (
@@ -260,9 +260,10 @@ class IndexArrays:
         df = postings.ids.size
         idf = math.log(1 + (self.documents - df + 0.5) / (df + 0.5))
         lengths = self.lengths[field][postings.ids]
-        norm = K1 * (1 - B + B * lengths / max(self.average_length[field], 1.0))
+        k1, b = WEIGHTS.k1, WEIGHTS.b
+        norm = k1 * (1 - b + b * lengths / max(self.average_length[field], 1.0))
         tf = postings.tf
-        return postings.ids, (idf * tf * (K1 + 1) / (tf + norm)).astype(np.float32)
+        return postings.ids, (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
 
     def docs_mask(self, docnums: Iterable[int]) -> np.ndarray:
         mask = np.zeros(self.size, dtype=bool)

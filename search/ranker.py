@@ -1,0 +1,205 @@
+"""Ranking: how well each document answers a plan, and the order of the results.
+
+Every document of the index is scored at once with NumPy (``ranking.IndexArrays``):
+BM25 per field with the title above the lead above the body (BM25F), the best reading
+of an ambiguous word counting once, plus the form typed. A document holding more of
+the query's clauses ranks first whatever its score (coverage, then relevance, sorted
+apart with a lexsort: a single float packing both wrapped around on long queries).
+Among the leaders, query words standing close and in order in the headline, and in
+the form typed, lift a document further.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from search.forms import FormFilter
+from search.plan import Clause, Plan
+from search.ranking import NO_DATE, IndexArrays
+from search.weights import WEIGHTS
+
+HEADLINE_FIELDS = ("title", "summary")
+
+
+@dataclass
+class Scores:
+    """What scoring found: ``coverage`` (clauses matched) ranks before ``relevance``."""
+
+    matched: np.ndarray | None
+    coverage: np.ndarray
+    relevance: np.ndarray
+    clauses: int = 0  # clauses scored
+    timed_out: bool = False  # the budget ran out before every clause was scored
+
+    def full_count(self, matched: np.ndarray) -> int:
+        """Matching articles that hold every scored clause."""
+        if not self.clauses:
+            return int(matched.sum())
+        return int((matched & (self.coverage >= self.clauses)).sum())
+
+
+def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
+    """The matching documents, their coverage and relevance (BM25F + bonuses).
+
+    Clauses are scored in query order until ``deadline`` (``time.thread_time``): a query
+    that would take seconds (thousands of expanded terms) answers with what its first
+    clauses found, flagged ``timed_out``.
+    """
+    size = arrays.size
+    relevance = np.zeros(size, dtype=np.float64)
+    coverage = np.zeros(size, dtype=np.int32)
+    if plan.empty:
+        if plan.excluded is None:
+            return Scores(None, coverage, relevance)
+        # Only exclusions ("-война"): everything else.
+        return Scores(arrays.alive & ~arrays.matching(plan.excluded), coverage, relevance)
+    required = arrays.alive.copy()
+    optional = np.zeros(size, dtype=bool)
+    has_optional = timed_out = False
+    in_field = {name: np.zeros(size, dtype=np.float64) for name in HEADLINE_FIELDS}
+    scored = 0
+    for clause in plan.clauses:
+        if scored and time.thread_time() > deadline:
+            timed_out = True
+            break
+        score, mask, clause_in = _score_clause(arrays, clause)
+        for name, found in clause_in.items():
+            in_field[name] += found
+        relevance += score * mask
+        coverage += mask
+        scored += 1
+        if clause.required:
+            required &= mask
+        else:
+            optional |= mask
+            has_optional = True
+    matched = required & (optional if has_optional else True)
+    if plan.excluded is not None:
+        matched &= ~arrays.matching(plan.excluded)
+    for unit in plan.plain_units:
+        ids, weights = arrays.bm25("exact", unit.surface)
+        relevance[ids] += WEIGHTS.exact_form * weights
+    # Query words gathered in the headline or the lead: what a searcher remembers.
+    gathered = np.maximum(in_field["title"], in_field["summary"] * WEIGHTS.lead_share)
+    relevance += gathered * WEIGHTS.headline_word
+    relevance[~matched] = 0.0
+    coverage[~matched] = 0
+    return Scores(matched, coverage, relevance, scored, timed_out)
+
+
+def _score_clause(
+    arrays: IndexArrays, clause: Clause
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """One clause's BM25F score, the documents it matches, and where its words stand."""
+    size = arrays.size
+    score = np.zeros(size, dtype=np.float64)
+    clause_in = {name: np.zeros(size, dtype=bool) for name in HEADLINE_FIELDS}
+    own = np.zeros(size, dtype=bool)
+    for word in clause.words:
+        for field_name in word.fields:
+            best = np.zeros(size, dtype=np.float32)
+            for term in word.terms:
+                ids, weights = arrays.bm25(field_name, term)
+                best[ids] = np.maximum(best[ids], weights)
+            score += WEIGHTS.field_boosts.get(field_name, 1.0) * word.weight * best
+            if word.matches:
+                own |= best > 0
+                if field_name in clause_in:
+                    clause_in[field_name] |= best > 0
+    if clause.match is None:
+        mask = own
+        if clause.also is not None:
+            mask |= arrays.matching(clause.also)
+    else:
+        mask = arrays.matching(clause.match)
+    return score, mask, clause_in
+
+
+def order(
+    arrays: IndexArrays,
+    plan: Plan,
+    matched: np.ndarray | None,
+    scores: Scores,
+    sort: str,
+    needed: int,
+) -> np.ndarray:
+    """Document numbers of the first ``needed`` results in the requested order."""
+    if matched is None:
+        return np.zeros(0, dtype=np.int64)
+    docs = np.flatnonzero(matched)
+    coverage, relevance = scores.coverage, scores.relevance
+    if sort != "relevance":
+        dates = arrays.dates[docs]
+        undated = dates == NO_DATE
+        if sort == "date":
+            keys = np.where(undated, np.iinfo(np.int64).max, -dates)
+        else:
+            keys = np.where(undated, np.iinfo(np.int64).max, dates)
+        # Ties (and undated articles) by coverage, then relevance.
+        return docs[np.lexsort((-relevance[docs], -coverage[docs], keys))][:needed]
+    docs = _leaders(docs, coverage, relevance, max(needed, WEIGHTS.proximity_candidates))
+    docs = _by_relevance(docs, coverage, relevance)
+    if len(plan.plain_units) > 1:
+        _proximity_bonus(arrays, docs[: WEIGHTS.proximity_candidates], plan, relevance)
+        docs = _by_relevance(docs, coverage, relevance)
+    return docs[:needed]
+
+
+def _leaders(docs: np.ndarray, coverage: np.ndarray, relevance: np.ndarray, top: int) -> np.ndarray:
+    """The ``top`` best documents by (coverage, relevance), and every one tied with the
+    last of them, so that pages never depend on how a partition split a tie."""
+    if docs.size <= top:
+        return docs
+    levels = coverage[docs]
+    level = -np.partition(-levels, top - 1)[top - 1]
+    above = docs[levels > level]
+    tied = docs[levels == level]
+    rel = relevance[tied]
+    room = top - above.size
+    cut = -np.partition(-rel, room - 1)[room - 1]
+    return np.concatenate([above, tied[rel >= cut]])
+
+
+def _by_relevance(docs: np.ndarray, coverage: np.ndarray, relevance: np.ndarray) -> np.ndarray:
+    """More clauses matched first, then more relevant; ties in index order."""
+    return docs[np.lexsort((docs, -relevance[docs], -coverage[docs]))]
+
+
+def _proximity_bonus(
+    arrays: IndexArrays, docs: np.ndarray, plan: Plan, relevance: np.ndarray
+) -> None:
+    """Lift documents whose headline has the query words close together and in order.
+
+    Only the headline, and only for the leaders: the bonus reorders near-ties, and
+    reading positions for the whole result set would cost more than the search.
+    """
+    wanted = [frozenset(unit.terms) for unit in plan.plain_units]
+    surfaces = {unit.surface for unit in plan.plain_units}
+    forms = FormFilter(frozenset().union(*wanted))
+    for docnum in docs.tolist():
+        matches = list(forms.matches(arrays.title(docnum), positions=True))
+        exact = len(surfaces & {word.surface for word, _ in matches})
+        relevance[docnum] += (
+            WEIGHTS.proximity * _closeness(matches, wanted) + WEIGHTS.title_exact * exact
+        )
+
+
+def _closeness(matches, wanted: list[frozenset[str]]) -> float:
+    """1.0 when all query words stand in order, each within a few words of the last."""
+    positions = [[word.pos for word, hit in matches if terms & hit] for terms in wanted]
+    if any(not p for p in positions):
+        return 0.0
+    window = len(wanted) + 1
+    for start in positions[0]:
+        current = start
+        for later in positions[1:]:
+            following = [p for p in later if current < p <= current + window]
+            if not following:
+                break
+            current = following[0]
+        else:
+            return 1.0
+    return 0.0

@@ -1,0 +1,48 @@
+"""The correction module's view of an index generation (``correction.Vocabulary``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from search.morphology import word_terms
+from search.plan import query_units
+from search.ranking import IndexArrays
+from search.weights import WEIGHTS
+
+
+class IndexVocabulary:
+    """The correction module's view of the index."""
+
+    def __init__(self, arrays: IndexArrays):
+        self.arrays = arrays
+        self._masks: dict[str, np.ndarray] = {}
+
+    def frequency(self, form: str) -> int:
+        found = self.arrays.surface_frequency(form)
+        return self.arrays.term_frequency("exact", form) if found is None else found
+
+    def lemma_frequency(self, form: str) -> int:
+        return max((self.arrays.term_frequency("text", t) for t in word_terms(form)), default=0)
+
+    def within_two(self, form: str) -> list[str]:
+        return self.arrays.terms_within("exact", form, 2, prefix=2)
+
+    def together(self, form: str, others: list[str]) -> int:
+        found = self._mask(form)
+        for other in others:
+            mask = self._mask(other)
+            if mask.any():  # another typo finds nothing, and must not hide the rest
+                found = found & mask
+        return int(found.sum())
+
+    def _mask(self, form: str) -> np.ndarray:
+        """Live articles holding a lemma of the word in any scored field (kept per query)."""
+        mask = self._masks.get(form)
+        if mask is None:
+            mask = np.zeros(self.arrays.size, dtype=bool)
+            for word in query_units(form):
+                for term in word.terms:
+                    for field_name in WEIGHTS.field_boosts:
+                        mask[self.arrays.postings(field_name, term).ids] = True
+            mask = self._masks[form] = mask & self.arrays.alive
+        return mask
