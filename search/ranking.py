@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.matching import ListMatcher
+from whoosh.matching import FilterMatcher, ListMatcher
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
@@ -132,7 +132,7 @@ class IndexArrays:
     # -- postings ------------------------------------------------------------------
 
     def postings(self, field: str, term: str) -> Postings:
-        """A term's postings over all segments (cached; deleted documents included)."""
+        """A term's postings over all live documents of all segments (cached)."""
         key = (field, term)
         with self._cache_lock:
             found = self._postings.get(key)
@@ -148,7 +148,9 @@ class IndexArrays:
                 ids_parts.append(ids + offset)
                 tf_parts.append(tf)
         if ids_parts:
-            found = Postings(np.concatenate(ids_parts), np.concatenate(tf_parts))
+            ids, tf = np.concatenate(ids_parts), np.concatenate(tf_parts)
+            live = self.alive[ids]
+            found = Postings(ids[live], tf[live])
         else:
             found = Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
         with self._cache_lock:
@@ -321,6 +323,10 @@ def _read_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
     whole blocks through its block methods is many times faster than stepping
     posting by posting with ``next()``.
     """
+    if isinstance(matcher, FilterMatcher):
+        # A segment with deletions wraps its postings to skip them one by one; the
+        # caller drops deleted documents with the liveness array instead.
+        matcher = matcher.child
     if isinstance(matcher, ListMatcher):  # a short list inlined in the term table
         ids, weights = [], []
         while matcher.is_active():

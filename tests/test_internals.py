@@ -26,6 +26,7 @@ from whoosh.codec.whoosh3 import (
 )
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.structfile import StructFile
+from whoosh.matching import FilterMatcher
 from whoosh.writing import SegmentWriter
 
 from search import indexer
@@ -83,6 +84,13 @@ def test_leaf_matcher_block_internals(tmp_path: Path):
         assert isinstance(matcher, W3LeafMatcher)
         for name in BLOCK_MATCHER_INTERNALS:
             assert hasattr(matcher, name), f"W3LeafMatcher.{name} is gone: see search/ranking.py"
+    # With a deletion, the segment wraps its postings; ranking.py unwraps them.
+    indexer.delete(tmp_path / "index", ["a1"])
+    with indexer.open_live(tmp_path / "index").searcher() as searcher:
+        reader = searcher.reader().leaf_readers()[0][0]
+        matcher = reader.postings("title", "новость")
+        assert isinstance(matcher, FilterMatcher)
+        assert isinstance(matcher.child, W3LeafMatcher)
 
 
 def test_dawg_internals():
