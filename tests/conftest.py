@@ -265,11 +265,10 @@ def running_server(index_dir: Path, log: Path, *options: str) -> Iterator[str]:
     The output goes to ``log``, which a startup failure quotes.
     """
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "search", "serve", "--index", str(index_dir)]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*command, "--port", str(port), *options], cwd=ROOT, env=env, stdout=out, stderr=out
+            [*command, "--port", str(port), *options], cwd=ROOT, stdout=out, stderr=out
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -382,7 +381,6 @@ def run_cli(*args: str | Path, timeout: float = 300) -> subprocess.CompletedProc
     return subprocess.run(
         [sys.executable, "-m", "search", *map(str, args)],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=timeout,

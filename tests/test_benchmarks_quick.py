@@ -12,14 +12,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-# ``benchmarks`` is not an installed package: make it importable however pytest is started.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.evaluate import (
     load_corpus,

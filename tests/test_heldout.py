@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-# ``benchmarks`` is not an installed package: make it importable however pytest is started.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.evaluate import load_corpus, load_judgements
 from benchmarks.heldout import KINDS, lead_text, main, words
