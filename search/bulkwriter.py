@@ -67,6 +67,7 @@ from search.codec import (
     stored_blob,
     write_term,
 )
+from search.procs import die_with_parent
 from search.schema import LemmaText, SurfaceText
 
 CHUNK_DOCS = 32  # documents a worker analyzes per message
@@ -283,8 +284,14 @@ def _count_values(counts: list[int]) -> list[bytes]:
         return [pack_uint(count) for count in counts]
 
 
-def _worker(number: int, tasks, results, analyzer: _Analyzer) -> None:
-    """Worker process: chunks in, field lengths out; then share, encode, report."""
+def _worker(number: int, parent: int, tasks, results, analyzer: _Analyzer) -> None:
+    """Worker process: chunks in, field lengths out; then share, encode, report.
+
+    It dies with its parent (``parent``, the pid of the process that forked it): a
+    parent killed with ``kill -9`` sends no more messages, and the worker would wait
+    for them forever, holding its postings in memory.
+    """
+    die_with_parent(parent)
     gc.disable()  # see the module documentation
     try:
         while True:
@@ -302,8 +309,22 @@ def _worker(number: int, tasks, results, analyzer: _Analyzer) -> None:
                 return
     except KeyboardInterrupt:  # Ctrl+C reached the whole process group; the parent stops too
         results.cancel_join_thread()
-    except BaseException:  # reported to the parent, which raises it
-        results.put(("error", number, traceback.format_exc()))
+    except BaseException as error:  # reported to the parent, which raises it
+        code = error.errno if isinstance(error, OSError) else None
+        results.put(("error", number, (traceback.format_exc(), code)))
+
+
+def _worker_error(number: int, payload: tuple[str, int | None]) -> IndexingError:
+    """The parent's exception for a worker's failure, from the worker's traceback.
+
+    A worker's OSError (a full disk, say) becomes the cause, so that the indexer tells
+    people what ``search.durable.write_error`` tells them for the parent's own.
+    """
+    text, code = payload
+    error = IndexingError(f"index worker {number} failed:\n{text}")
+    if code is not None:
+        error.__cause__ = OSError(code, os.strerror(code))
+    return error
 
 
 class BulkWriter(SegmentWriter):
@@ -363,7 +384,7 @@ class BulkWriter(SegmentWriter):
                 tasks = context.Queue(MAX_CHUNKS_AHEAD)
                 process = context.Process(
                     target=_worker,
-                    args=(number, tasks, self._result_queue, analyzer),
+                    args=(number, os.getpid(), tasks, self._result_queue, analyzer),
                     name=f"bulkwriter-{number}",
                     daemon=True,
                 )
@@ -482,7 +503,7 @@ class BulkWriter(SegmentWriter):
                 continue
             kind, key, payload = message
             if kind == "error":
-                raise IndexingError(f"index worker {key} failed:\n{payload}")
+                raise _worker_error(key, payload)
             if kind == "lengths":
                 self._lengths_of[key % self._procs][key] = payload
             elif kind == "shared":

@@ -12,20 +12,30 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from search import indexer
+from search.check import verify_checksums
+from search.progress import Progress, estimate_records
 from search.records import IngestProblem
-from search.searching import SearchEngine, SearchError, SearchRequest, parse_date_option
+from search.searching import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    SearchEngine,
+    SearchError,
+    SearchRequest,
+    parse_date_option,
+)
 
-PROJECT_SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+# The seed article, shipped in the package (``search/seeds`` links to the project's
+# ``seeds/``; an installed package holds a copy), so that a first run works anywhere.
+PACKAGE_SEEDS = Path(__file__).resolve().parent / "seeds"
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 
 
 def default_seeds() -> Path:
-    """``seeds/`` of the working folder, else the project's own."""
+    """``seeds/`` of the working folder, else the package's own."""
     local = Path("seeds")
-    return local if local.is_dir() else PROJECT_SEEDS
+    return local if local.is_dir() else PACKAGE_SEEDS
 
 
 def _index_option(f):
@@ -55,18 +65,47 @@ def _index_errors() -> Iterator[None]:
         yield
     except indexer.IndexBusy as error:
         raise click.ClickException(f"{error} (use --wait SECONDS to wait for it)") from error
+    except indexer.BuildRefused as error:
+        raise click.ClickException(f"{error} (--allow-empty switches to it anyway)") from error
     except (indexer.IndexMissing, indexer.IndexWriteError) as error:
         raise click.ClickException(str(error)) from error
 
 
-def _report_problem(problem: IngestProblem) -> None:
-    prefix = "skipped" if problem.skipped else "warning"
-    click.echo(f"{prefix}: {problem}", err=True)
+@contextmanager
+def _damage_errors(root: Path) -> Iterator[None]:
+    """A failure reading the index, as one line when the index files are damaged.
+
+    Whoosh does not verify what it reads: a damaged file surfaces as whatever its
+    decoder raises (``struct.error``, ``zlib.error``, ``EOFError``, which click would
+    print as "Aborted!"). The checksums written at each commit tell damage from a bug;
+    a bug keeps its traceback.
+    """
+    try:
+        yield
+    except (indexer.IndexMissing, SearchError, click.ClickException):
+        raise
+    except Exception as error:
+        problems = verify_checksums(root)
+        if not problems:
+            raise
+        raise click.ClickException(
+            f"the index in {root.absolute()} is damaged: {problems[0]} "
+            "(`news-search index check` lists all; `news-search index build` makes a new one)"
+        ) from error
 
 
-def _progress(desc: str):
-    bar = tqdm(desc=desc, unit=" docs", file=sys.stderr, disable=not sys.stderr.isatty())
-    return bar, bar.update
+def _problem_sink(progress: Progress | None = None):
+    """Where ingest problems go: stderr, through the progress bar when there is one."""
+
+    def report(problem: IngestProblem) -> None:
+        prefix = "skipped" if problem.skipped else "warning"
+        line = f"{prefix}: {problem}"
+        if progress is not None:
+            progress.write(line)
+        else:
+            click.echo(line, err=True)
+
+    return report
 
 
 def _summary(report: indexer.IngestReport, verb: str) -> None:
@@ -78,12 +117,13 @@ def _summary(report: indexer.IngestReport, verb: str) -> None:
 
 
 def ensure_index(root: Path) -> None:
-    """Build the seed index when there is none yet, saying so."""
+    """Build the seed index when there is none yet, saying so and where (absolute paths:
+    a first run may be in any folder, and ``index/`` is relative to it)."""
     if indexer.live_dir(root) is None:
-        seeds = default_seeds()
-        click.echo(f"No index in {root} yet: building it from {seeds}/ first.", err=True)
+        seeds = default_seeds().absolute()
+        click.echo(f"No index in {root.absolute()} yet: building it from {seeds} first.", err=True)
         with _index_errors():
-            report = indexer.build(root, [seeds], on_problem=_report_problem)
+            report = indexer.build(root, [seeds], on_problem=_problem_sink())
         _summary(report, "Indexed")
 
 
@@ -103,27 +143,35 @@ def index_group() -> None:
 @_index_option
 @click.option("--procs", type=int, default=None, help="Worker processes (default: all cores).")
 @click.option("--strict", is_flag=True, help="Exit non-zero when any record was skipped.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Switch to the new index even when it is empty or a SOURCE was skipped whole.",
+)
 @_wait_option
-def build_command(sources, index_dir, procs, strict, wait) -> None:
+def build_command(sources, index_dir, procs, strict, allow_empty, wait) -> None:
     """Build a new index from SOURCE files or folders (default: seeds/).
 
     The new index is written beside the live one and switched live when complete.
+    A build that indexed nothing, or skipped a whole SOURCE (a missing path, an
+    unreadable file), fails and leaves the live index as it was, unless --allow-empty.
     """
     root = indexer.resolve_index_dir(index_dir)
     sources = list(sources) or [default_seeds()]
-    bar, update = _progress("indexing")
+    progress = Progress("indexing", estimate_records(sources))
     try:
         with _index_errors():
             report = indexer.build(
                 root,
                 sources,
                 procs=procs or os.cpu_count() or 1,
-                on_problem=_report_problem,
-                progress=update,
+                on_problem=_problem_sink(progress),
+                progress=progress.update,
                 wait=wait,
+                allow_empty=allow_empty,
             )
     finally:
-        bar.close()
+        progress.close()
     _summary(report, "Indexed")
     if strict and report.skipped:
         sys.exit(1)
@@ -140,14 +188,18 @@ def update_command(sources, index_dir, strict, wait) -> None:
     The summary is printed once the change is safely on the disk.
     """
     root = indexer.resolve_index_dir(index_dir)
-    bar, update = _progress("updating")
+    progress = Progress("updating", estimate_records(sources))
     try:
         with _index_errors():
             report = indexer.update(
-                root, sources, on_problem=_report_problem, progress=update, wait=wait
+                root,
+                sources,
+                on_problem=_problem_sink(progress),
+                progress=progress.update,
+                wait=wait,
             )
     finally:
-        bar.close()
+        progress.close()
     _summary(report, "Added or replaced")
     if strict and report.skipped:
         sys.exit(1)
@@ -209,7 +261,8 @@ def stats_command(index_dir, as_json) -> None:
     """Documents, size on disk, last build time and sources."""
     root = indexer.resolve_index_dir(index_dir)
     try:
-        stats = indexer.stats(root)
+        with _damage_errors(root):
+            stats = indexer.stats(root)
     except indexer.IndexMissing as error:
         raise click.ClickException(str(error)) from error
     if as_json:
@@ -225,16 +278,32 @@ def stats_command(index_dir, as_json) -> None:
 def _search_options(f):
     for option in reversed(
         [
-            click.option("--limit", "-n", type=int, default=10, help="Hits per page."),
-            click.option("--page", type=int, default=1),
             click.option(
-                "--sort", type=click.Choice(["relevance", "date", "date_asc"]), default="relevance"
+                "--limit",
+                "-n",
+                type=click.IntRange(1, MAX_PER_PAGE),
+                default=10,
+                show_default=True,
+                help="Hits per page.",
+            ),
+            click.option(
+                "--page",
+                type=click.IntRange(1, MAX_PAGE),
+                default=1,
+                show_default=True,
+                help="Which page of hits to show.",
+            ),
+            click.option(
+                "--sort",
+                type=click.Choice(["relevance", "date", "date_asc"]),
+                default="relevance",
+                show_default=True,
             ),
             click.option("--from", "date_from", help="From date: YYYY, YYYY-MM or YYYY-MM-DD."),
             click.option("--to", "date_to", help="To date: YYYY, YYYY-MM or YYYY-MM-DD."),
-            click.option("--source"),
-            click.option("--topic"),
-            click.option("--tag"),
+            click.option("--source", help="Only articles of this source, e.g. RT (any case)."),
+            click.option("--topic", help="Only articles of this topic (rubric), any case."),
+            click.option("--tag", help="Only articles with this tag, any case."),
         ]
     ):
         f = option(f)
@@ -249,7 +318,21 @@ def _search_options(f):
 def query_command(
     text, index_dir, limit, page, sort, date_from, date_to, source, topic, tag, as_json
 ) -> None:
-    """Search the index for TEXT."""
+    """Search the index for TEXT (every form of each word; a wrong keyboard layout or a
+    typo is corrected).
+
+    \b
+    Query syntax:
+      переговоры министров     all the words first, then those lacking one
+      "переговоры министров"   the phrase, in any forms; "..."~3 within 3 words
+      !переговорах             that exact form only
+      -война +мир              exclude, require
+      путин OR трамп           either (also путин | трамп); (россия сша) groups
+      нато*                    words starting with the prefix
+      title:кошербаев          a word in the headline
+      source:RT topic:sport tag:"дональд трамп"   filters (any case)
+      date:2018-02  date:2017..2018  date:2018-01-01..2018-03-31
+    """
     root = indexer.resolve_index_dir(index_dir)
     ensure_index(root)
     engine = SearchEngine(root)
@@ -265,7 +348,8 @@ def query_command(
             topic=topic,
             tag=tag,
         )
-        result = engine.search(request)
+        with _damage_errors(root):
+            result = engine.search(request)
     except SearchError as error:
         raise click.BadParameter(error.message) from error
     if as_json:
@@ -310,7 +394,8 @@ def eval_command(judgements, index_dir, as_json) -> None:
     root = indexer.resolve_index_dir(index_dir)
     try:
         engine = SearchEngine(root)
-        report = evaluate(engine, load_judgements(judgements))
+        with _damage_errors(root):
+            report = evaluate(engine, load_judgements(judgements))
     except indexer.IndexMissing as error:
         raise click.ClickException(str(error)) from error
     if as_json:

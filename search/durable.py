@@ -5,7 +5,8 @@ never calls ``fsync``: after a power cut the TOC can name segment files whose da
 never reached the disk. :class:`DurableStorage` syncs every file of the index before
 the TOC rename and the folder after it, so a commit that returned is on the disk and
 one that did not is invisible. Builds sync their whole folder with :func:`fsync_tree`
-before they are switched live.
+before they are switched live. Each commit also writes the checksums of the new
+generation's files (see ``search.checksums``), on the disk before the commit point.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import re
 import shutil
 from pathlib import Path
 
+from whoosh.fields import Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, clean_files
+
+from search import checksums
 
 INDEX_NAME = "MAIN"
 # A TOC being written is "_MAIN_<gen>.toc.<time>" until it is renamed: one left behind
@@ -75,19 +79,28 @@ def fsync_tree(folder: Path) -> None:
 
 
 class DurableStorage(FileStorage):
-    """A Whoosh FileStorage whose TOC rename (the commit point) is durable.
+    """A Whoosh FileStorage whose TOC rename (the commit point) is durable and checksummed.
 
-    Before the rename, every file of the folder is synced (the new segments and the
-    new TOC itself); after it, the folder, so that the rename survives a power cut.
+    Before the rename, the checksum manifest of the new generation is written, then
+    every file of the folder is synced (the new segments, the new TOC, the manifest)
+    and the folder itself (the manifest's entry); after it, the folder again, so that
+    the rename survives a power cut. The manifests of older generations go last.
     """
 
     def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
         folder = Path(self.folder)
+        generation = checksums.toc_generation(INDEX_NAME, newname)
+        if generation is not None:
+            checksums.write_manifest(folder, INDEX_NAME, generation, oldname)
         for entry in os.scandir(folder):
             if entry.is_file(follow_symlinks=False):
                 fsync_path(Path(entry.path))
+        if generation is not None:
+            fsync_path(folder)
         super().rename_file(oldname, newname, safe=safe)
         fsync_path(folder)
+        if generation is not None:
+            checksums.remove_other_manifests(folder, INDEX_NAME, generation)
 
 
 def open_durable(folder: Path, indexclass: type[FileIndex] = FileIndex) -> FileIndex:
@@ -95,13 +108,19 @@ def open_durable(folder: Path, indexclass: type[FileIndex] = FileIndex) -> FileI
     return DurableStorage(str(folder)).open_index(INDEX_NAME, indexclass=indexclass)
 
 
+def create_durable(folder: Path, schema: Schema) -> FileIndex:
+    """A new, empty Whoosh index in the existing ``folder``, with durable commits."""
+    return DurableStorage(str(folder)).create_index(schema, indexname=INDEX_NAME)
+
+
 def discard_garbage(ix: FileIndex) -> list[str]:
     """Remove what killed or failed writers left in an index folder; returns the names.
 
     That is, segment files the current TOC does not name, TOCs never renamed into
-    place and the writer's scratch folder (``MAIN.tmp``, which can be large). Readers
-    of the current generation are not affected. Only call this while holding the
-    writer lock (a running writer's new segment is not yet in the TOC).
+    place, checksum manifests of other generations and the writer's scratch folder
+    (``MAIN.tmp``, which can be large). Readers of the current generation are not
+    affected. Only call this while holding the writer lock (a running writer's new
+    segment is not yet in the TOC).
     """
     storage = ix.storage
     before = set(storage.list())
@@ -110,6 +129,7 @@ def discard_garbage(ix: FileIndex) -> list[str]:
     for name in storage.list():
         if _TEMP_TOC.match(name):
             storage.delete_file(name)
+    checksums.remove_other_manifests(Path(storage.folder), ix.indexname, toc.generation)
     scratch = Path(storage.folder) / f"{ix.indexname}.tmp"
     if scratch.is_dir():
         shutil.rmtree(scratch)

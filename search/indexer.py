@@ -3,7 +3,8 @@
 Layout of an index folder (``index/`` by default)::
 
     index/live -> builds/<stamp>   symlink to the index readers use
-    index/builds/<stamp>/          one complete Whoosh index each, with build.json
+    index/builds/<stamp>/          one complete Whoosh index each, with build.json and
+                                   the checksums of its files (``search.checksums``)
     index/.writer.lock             the writer lock (see ``search.locking``)
     index/.writer.lock.json        who holds it
 
@@ -15,6 +16,10 @@ failed or killed build never touches the index people are searching; the next bu
 removes what it left. Updates and deletes go into the live index through Whoosh's
 atomic commit, made durable by ``search.durable`` before they return: what a writer
 reports as done survives a crash, and readers only ever see whole commits.
+
+A build that indexed nothing, or lost a whole source (a mistyped path, an unreadable
+file), is not switched live unless asked for: a typo must not replace the index
+people search with an empty one.
 """
 
 from __future__ import annotations
@@ -30,7 +35,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh import index as whoosh_index
 from whoosh.index import EmptyIndexError, FileIndex, LockError
 from whoosh.writing import IndexWriter
 
@@ -38,6 +42,7 @@ from search.bulkwriter import BulkWriter
 from search.codec import NewsCodec
 from search.durable import (
     IndexWriteError,
+    create_durable,
     discard_garbage,
     fsync_path,
     fsync_tree,
@@ -49,7 +54,7 @@ from search.locking import IndexBusy, WriterLock
 from search.records import Article, IngestProblem
 from search.schema import build_schema, compress_text
 
-__all__ = ["IndexBusy", "IndexMissing", "IndexWriteError", "IngestReport"]
+__all__ = ["BuildRefused", "IndexBusy", "IndexMissing", "IndexWriteError", "IngestReport"]
 
 DEFAULT_INDEX = Path("index")
 LIVE = "live"
@@ -61,6 +66,7 @@ WRITER_MEMORY_MB = 256
 OPEN_RETRIES = 20  # a reader opening while a writer commits may see a file vanish
 OPEN_RETRY_SECONDS = 0.05
 WHOOSH_LOCK_SECONDS = 1.0  # least wait for Whoosh's own lock once ours is held
+NAMED_IN_REFUSAL = 3  # lost sources a refusal names before "and N more"
 
 ProblemSink = Callable[[IngestProblem], None]
 Progress = Callable[[int], None]
@@ -70,6 +76,13 @@ log = logging.getLogger(__name__)
 
 class IndexMissing(Exception):
     """There is no live index in the folder yet."""
+
+
+class BuildRefused(Exception):
+    """A build that indexed nothing or lost whole sources was not switched live.
+
+    The message says why; the live index (if any) is as it was.
+    """
 
 
 @dataclass
@@ -134,7 +147,7 @@ def open_live(root: Path) -> FileIndex:
             if attempt == OPEN_RETRIES - 1:
                 raise
             time.sleep(OPEN_RETRY_SECONDS)
-    raise IndexMissing(f"no index in {root}: run `news-search index build` first")
+    raise IndexMissing(f"no index in {root.absolute()}: run `news-search index build` first")
 
 
 def article_document(article: Article) -> dict:
@@ -214,17 +227,53 @@ def build(
     on_problem: ProblemSink | None = None,
     progress: Progress | None = None,
     wait: float = 0.0,
+    allow_empty: bool = False,
 ) -> IngestReport:
     """Write a complete new index of ``sources`` and make it the live one.
 
     ``wait`` is how many seconds to wait for another writer of ``root`` to finish.
+    Raises BuildRefused, leaving the live index as it was, when the build indexed
+    nothing or lost a whole source (see :func:`_lost_sources`), unless ``allow_empty``.
+    A source that does not exist is refused before anything is read.
     """
     sources = [str(s) for s in sources]
+    missing = [s for s in sources if not os.path.lexists(s)]
+    if missing and not allow_empty:
+        lost = [IngestProblem(s, 0, "no such file or directory") for s in missing]
+        raise BuildRefused(_refusal(root, lost))
     with writing(root, wait, create=True):
         _remove_leftovers(root)
-        final, report = _build_beside(root, sources, procs, on_problem, progress)
+        final, report = _build_beside(root, sources, procs, on_problem, progress, allow_empty)
         _switch_live(root, final)
     return report
+
+
+def _lost_sources(sources: Iterable[str], problems: Iterable[IngestProblem]) -> list[IngestProblem]:
+    """The problems that cost a whole source.
+
+    That is, any problem with a source named in ``sources`` as a whole (missing, not
+    a file, unsupported, binary, empty, a folder with no supported files), and a file
+    or folder below a named folder that could not be read (an OSError: permissions,
+    I/O; ``search.ingest`` reports those as "cannot read ..."). A malformed file inside
+    a folder is a bad record like any other and costs only itself.
+    """
+    named = {str(Path(s)) for s in sources}
+    return [
+        problem
+        for problem in problems
+        if problem.line == 0 and (problem.path in named or problem.reason.startswith("cannot read"))
+    ]
+
+
+def _refusal(root: Path, lost: list[IngestProblem]) -> str:
+    """The one-line message of a refused build."""
+    if lost:
+        named = ", ".join(f"{p.path} ({p.reason})" for p in lost[:NAMED_IN_REFUSAL])
+        more = len(lost) - NAMED_IN_REFUSAL
+        what = f"it skipped whole sources: {named}" + (f" and {more} more" if more > 0 else "")
+    else:
+        what = "it indexed no articles"
+    return f"the new build was not switched live, since {what}; {root.absolute()} is unchanged"
 
 
 def _build_beside(
@@ -233,6 +282,7 @@ def _build_beside(
     procs: int,
     on_problem: ProblemSink | None,
     progress: Progress | None,
+    allow_empty: bool,
 ) -> tuple[Path, IngestReport]:
     """The new index, complete and on the disk under ``builds/``; not live yet."""
     report = IngestReport()
@@ -243,10 +293,13 @@ def _build_beside(
     target = builds / f"{stamp}{PARTIAL}"
     target.mkdir()
     try:
-        ix = whoosh_index.create_in(str(target), build_schema())
+        ix = create_durable(target, build_schema())
         articles = read_articles(sources, _collect(report, on_problem))
         report.indexed = _write(ix, _documents(articles), procs, progress)
         ix.close()
+        lost = _lost_sources(sources, report.problems)
+        if (lost or not report.indexed) and not allow_empty:
+            raise BuildRefused(_refusal(root, lost))
         report.seconds = time.perf_counter() - started
         _write_meta(target, sources, report)
         fsync_tree(target)
@@ -314,8 +367,9 @@ def _switch_live(root: Path, build_dir: Path) -> None:
     """Point ``live`` at ``build_dir`` atomically and durably, then remove older builds.
 
     The build that was live until now is kept: servers may still be answering from it.
+    Paths are compared resolved: ``live_dir`` is absolute, ``root`` may be relative.
     """
-    previous = live_dir(root)
+    keep = {build_dir.resolve(), live_dir(root)}
     temp_link = root / LIVE_TEMP
     if temp_link.is_symlink() or temp_link.exists():
         temp_link.unlink()
@@ -323,7 +377,7 @@ def _switch_live(root: Path, build_dir: Path) -> None:
     os.replace(temp_link, root / LIVE)
     fsync_path(root)
     for old in (root / BUILDS).iterdir():
-        if old != build_dir and old != previous:
+        if old.resolve() not in keep:
             shutil.rmtree(old, ignore_errors=True)
 
 

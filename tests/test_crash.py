@@ -10,7 +10,8 @@ The kill moments are random, from a seed (``CRASH_SEED``) shown in every asserti
 message, and spread over the measured run time of the command, with extra weight
 near its end where the commit and the switch happen. Half of the build kills hit
 the whole process group (as a power cut would), half only the main process (as the
-OOM killer might), leaving its worker processes orphaned.
+OOM killer might): its worker processes must then die with it, not linger orphaned,
+each holding its share of the index in memory.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from search import indexer
 from search.check import check_index
 from search.searching import SearchEngine, SearchRequest
 
+pytestmark = pytest.mark.slow  # every test here runs and kills the command line
+
 ROOT = Path(__file__).resolve().parents[1]
 TRIALS = 12
 SEED = int(os.environ.get("CRASH_SEED", "20261127"))
@@ -43,8 +46,8 @@ BATCH_REPLACED = 10  # ...and replaces these indexed ones
 class Run:
     """The command line in a process group of its own (so that it can be killed whole).
 
-    Its output goes to files, not pipes: orphaned worker processes of a killed main
-    process would keep a pipe open, and reading it would never end.
+    Its output goes to files, not pipes: worker processes that outlived a killed main
+    process, even for a moment, would keep a pipe open, and reading it would not end.
     """
 
     def __init__(self, folder: Path, *args: str | Path):
@@ -192,3 +195,49 @@ def test_killed_updates_keep_every_acknowledged_one(tmp_path: Path, sources: dic
     )
     Run(tmp_path, "index", "update", batches[0][0], "--index", root).finish()  # no lock left
     Run(tmp_path, "index", "check", "--index", root).finish()
+
+
+# --- worker processes die with a killed build -----------------------------------------------
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_die_with_a_killed_build(tmp_path: Path):
+    """``kill -9`` of the main process of a two-process build: no worker outlives it by
+    more than a few seconds (they would wait for its messages forever)."""
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("no /proc to find the worker processes in")
+    many = write_jsonl(tmp_path / "many.jsonl", generate_articles(4000, prefix="many"))
+    run = Run(tmp_path, "index", "build", many, "--procs", "2", "--index", tmp_path / "index")
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := children(run.process.pid)) < 2 and time.monotonic() < deadline:
+            assert run.process.poll() is None, run.err.read_text()
+            time.sleep(0.05)
+        assert len(workers) >= 2, "the build started no worker processes"
+        run.process.kill()
+        run.process.wait()
+        deadline = time.monotonic() + 5
+        while any(map(running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in workers if running(pid)], "workers outlived the build"
+    finally:
+        run.kill_group()

@@ -1,9 +1,10 @@
-"""The index lifecycle: builds beside the live index, the writer lock, ``index check``,
-a full or read-only disk, bad input, and changes picked up by a running server.
+"""The index lifecycle: builds beside the live index, builds that would replace it with
+nothing, the writer lock, ``index check`` and the checksums, a full or read-only disk,
+bad input, and changes picked up by a running server.
 
 Everything runs for real: the command line in processes of its own, a server process,
-and (as root) small loop-mounted file systems for a full and a read-only disk, which
-are skipped with the reason when mounting is not possible.
+and (as root) small loop-mounted or tmpfs file systems for a full and a read-only disk,
+which are skipped with the reason when mounting is not possible.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from whoosh import index as whoosh_index
 
 from benchmarks.load_during_update import UpdateLoop, prepare, run_load
 from benchmarks.newsgen import generate_articles, marker, write_jsonl
-from search import indexer
-from search.check import check_index
+from search import checksums, indexer
+from search.check import check_index, verify_checksums
+from search.durable import INDEX_NAME
 from search.locking import HOLDER_FILE, WriterLock
 from search.schema import compress_text
 from search.searching import REFRESH_SECONDS, SearchEngine, SearchRequest
@@ -95,6 +97,7 @@ def test_next_build_removes_what_a_failed_build_left(built: Path, articles: Path
     assert not check_index(built).notes
 
 
+@pytest.mark.slow
 def test_build_durably_syncs_before_the_switch(tmp_path: Path, articles: Path):
     """The order of the syscalls that make a build durable, as ``strace`` sees them."""
     strace = shutil.which("strace")
@@ -167,10 +170,21 @@ def _duplicate_id(root: Path) -> str:
     return "'base-5' is in the index more than once"
 
 
+def _flipped_bytes(root: Path) -> str:
+    """64 bytes flipped in the middle of the segment: the index opens and every article
+    reads, so only the checksums tell."""
+    segment = next(indexer.live_dir(root).glob("*.seg"))
+    data = bytearray(segment.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
+    segment.write_bytes(bytes(data))
+    return f"{segment.name} is damaged"
+
+
 @pytest.mark.parametrize(
     "damage",
     [_live_to_missing, _live_to_partial, _no_live, _truncated_segment, _damaged_text,
-     _duplicate_id],
+     _duplicate_id, _flipped_bytes],
 )  # fmt: skip
 def test_check_of_an_unsound_index_fails_with_the_reason(built: Path, cli, damage):
     reason = damage(built)
@@ -186,6 +200,82 @@ def test_check_of_a_folder_without_index(tmp_path: Path, cli):
     done = cli("index", "check", "--index", tmp_path / "nothing")
     assert done.returncode == 1
     assert "is not a folder" in done.stderr
+
+
+def manifests(root: Path) -> list[str]:
+    return sorted(p.name for p in indexer.live_dir(root).glob(f"*{checksums.SUFFIX}"))
+
+
+def test_every_commit_writes_the_checksums_of_its_generation(built: Path, articles: Path):
+    """Build, update and delete each leave one manifest, of the live generation, that
+    verifies; a segment damaged after later commits is still found (its checksum is
+    carried over, not taken again from the damaged file)."""
+    first_segment = next(indexer.live_dir(built).glob("*.seg"))
+    assert manifests(built) == [checksums.manifest_name(INDEX_NAME, 1)]
+    indexer.update(built, [write_jsonl(built.parent / "new.jsonl", generate_articles(3, "new"))])
+    indexer.delete(built, ["base-1"])
+    generation = check_index(built).generation
+    assert generation == 3 and manifests(built) == [checksums.manifest_name(INDEX_NAME, 3)]
+    assert verify_checksums(built) == [] and check_index(built).sound
+    with first_segment.open("r+b") as segment:
+        segment.seek(first_segment.stat().st_size // 2)
+        segment.write(b"\0" * 64)
+    assert verify_checksums(built) == [
+        f"{first_segment.name} is damaged: its content differs from its checksum (SHA-256)"
+    ]
+    report = check_index(built)
+    assert not report.sound and report.problems[0].startswith(first_segment.name)
+
+
+def test_checksums_of_an_index_without_manifest_say_so(built: Path):
+    (indexer.live_dir(built) / checksums.manifest_name(INDEX_NAME, 1)).unlink()
+    [problem] = verify_checksums(built)
+    assert "no checksums for generation 1" in problem and "rebuild" in problem
+    assert verify_checksums(built.parent / "nothing")[0].endswith("is not a folder")
+
+
+# --- builds that would replace the live index with nothing -----------------------------------
+
+
+def _unreadable(path: Path) -> Path:
+    """A file that opens but cannot be read (EIO), even for root, whom chmod does not stop."""
+    path.symlink_to("/proc/self/mem")
+    return path
+
+
+@pytest.mark.parametrize("lost", ["missing", "unreadable", "binary", "nothing"])
+def test_build_that_lost_a_source_is_not_switched_live(built: Path, tmp_path: Path, lost: str):
+    source = tmp_path / "in"
+    source.mkdir()
+    write_jsonl(source / "good.jsonl", generate_articles(2, prefix="new"))
+    sources = [source]
+    if lost == "missing":
+        sources.append(tmp_path / "typo.jsonl")
+    elif lost == "unreadable":
+        _unreadable(source / "unreadable.jsonl")
+    elif lost == "binary":
+        sources.append(tmp_path / "binary.jsonl")
+        sources[-1].write_bytes(bytes(range(256)))
+    else:
+        (source / "good.jsonl").write_bytes(b"")
+    live = live_name(built)
+    with pytest.raises(indexer.BuildRefused, match="not switched live") as refused:
+        indexer.build(built, sources)
+    assert str(built.absolute()) in str(refused.value)
+    assert live_name(built) == live and builds_of(built) == [Path(live).name]
+    assert found(built, marker("base-7")) == 1 and found(built, marker("new-1")) == 0
+    indexer.build(built, sources, allow_empty=True)
+    assert live_name(built) != live
+
+
+def test_a_bad_file_inside_a_folder_costs_only_itself(built: Path, tmp_path: Path):
+    source = tmp_path / "in"
+    source.mkdir()
+    write_jsonl(source / "good.jsonl", generate_articles(2, prefix="new"))
+    (source / "binary.jsonl").write_bytes(bytes(range(256)))
+    report = indexer.build(built, [source])
+    assert report.indexed == 2 and report.skipped == 1
+    assert found(built, marker("new-1")) == 1
 
 
 # --- the writer lock -------------------------------------------------------------------------
@@ -332,14 +422,13 @@ def test_update_waits_for_a_running_build_and_is_kept(tmp_path: Path, articles: 
     assert found(root, marker("base-7")) == 0
 
 
+@pytest.mark.corpus
 def test_ctrl_c_stops_a_build_at_once_and_keeps_the_live_index(built: Path):
     """Ctrl+C (SIGINT to the whole process group, workers included) mid-build: the command
     exits within seconds, not hanging on chunks queued for the workers, and nothing changes.
 
     On the shared corpus: its real articles keep the workers behind the reader, so chunks
     wait in the queues (generated ones are analyzed too fast for that)."""
-    if not CORPUS.is_dir():
-        pytest.skip(f"the shared corpus is not here ({CORPUS}); a fresh clone has no ../shared")
     big = CORPUS
     before = live_name(built)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -425,6 +514,37 @@ def test_full_disk_is_a_clear_error_and_costs_nothing(small_disk: Path, tmp_path
     free = os.statvfs(small_disk)
     assert free.f_bavail * free.f_frsize >= 200 << 10  # what the failed writer wrote is gone
     assert found(root, "Казахстан") == 1
+
+
+@contextmanager
+def tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted on ``folder/tmpfs``; skips when mounting is not permitted."""
+    mount_point = folder / "tmpfs"
+    mount_point.mkdir()
+    command = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True)
+    except FileNotFoundError:
+        pytest.skip("mount is not installed")
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {done.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def test_full_disk_in_the_index_workers_is_a_clear_error(tmp_path: Path, cli):
+    """The workers of a multi-process build write their postings beside the index: on a
+    full disk their OSError (sent to the parent as text) must still read as one."""
+    big = write_jsonl(tmp_path / "big.jsonl", generate_articles(3000, prefix="big"))
+    with tmpfs(tmp_path, "1m") as disk:
+        root = disk / "index"
+        done = cli("index", "build", big, "--procs", "2", "--index", root)
+        assert done.returncode == 1
+        assert f"cannot write to index folder {root}: no space left on device" in done.stderr
+        assert "Traceback" not in done.stderr and "IndexingError" not in done.stderr
+        assert not (root / indexer.LIVE).exists() and not list(root.glob("builds/*"))
 
 
 def test_read_only_folder_is_a_clear_error(small_disk: Path, articles: Path, cli):
