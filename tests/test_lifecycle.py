@@ -597,7 +597,8 @@ def mixed_input(folder: Path) -> dict[str, int]:
     (folder / "binary.jsonl").write_bytes(bytes(range(256)) * 40)
     (folder / "empty.jsonl").write_bytes(b"")
     (folder / "empty.csv").write_bytes(b"")
-    huge = "Большой материал о строительстве дорог. " * 250_000 + marker("huge-1")
+    # Just under the 1,000,000-character cap of a text (search.records.FIELD_LIMITS).
+    huge = "Большой материал о строительстве дорог. " * 24_000 + marker("huge-1")
     (folder / "huge.jsonl").write_bytes(_jsonl({"id": "huge-1", "title": "Огромная", "text": huge}))
     (folder / "columns.csv").write_text(
         "id,title,text\ncsv-1,Заголовок,Текст " + marker("csv-1") + "\n"
