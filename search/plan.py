@@ -4,10 +4,17 @@ Each top-level item of the query becomes a clause. A clause scores by the lemma
 terms of its words (any reading, in the title, lead or text); plain words match by
 their postings alone, while phrases, alternatives, groups and multi-word synonyms
 carry a Whoosh query that decides which documents match.
+
+A plan is kept small: every Whoosh term (a word's reading, in one field, for the word
+or one of its synonyms) costs a pass over its postings, and a 1,000-character query
+could otherwise ask for thousands of them. The plan holds at most MAX_TERMS of them;
+a word's synonyms are left out first when room runs short, then whole items, which
+``Plan.dropped`` lists so that the user can be told.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
@@ -15,12 +22,24 @@ from whoosh import query as wq
 from search.analysis import Word as Unit
 from search.analysis import analyze
 from search.morphology import query_terms
-from search.query import AnyOf, Excluded, Node, ParsedQuery, Phrase, Required, Word
+from search.query import (
+    MAX_ITEMS,
+    AnyOf,
+    Excluded,
+    Node,
+    ParsedQuery,
+    Phrase,
+    Required,
+    Word,
+    describe,
+)
+from search.snippets import MarkedPhrase
 from search.synonyms import synonyms_of
 
 FIELD_BOOSTS = {"title": 3.0, "summary": 1.5, "text": 1.0}
 SYNONYM_WEIGHT = 0.8
 PREFIX_EXPANSION = 100
+MAX_TERMS = 512  # Whoosh Term leaves of a whole plan (a plain word takes 3, "сша" 21)
 
 
 @dataclass(frozen=True)
@@ -42,16 +61,38 @@ class Clause:
 
 
 @dataclass
+class Highlights:
+    """What to mark: lemma terms and exact forms anywhere, phrases where they stand whole."""
+
+    terms: set[str] = field(default_factory=set)
+    surfaces: set[str] = field(default_factory=set)
+    phrases: list[MarkedPhrase] = field(default_factory=list)
+
+    def update(self, other: Highlights) -> None:
+        self.terms |= other.terms
+        self.surfaces |= other.surfaces
+        self.phrases.extend(p for p in other.phrases if p not in self.phrases)
+
+
+@dataclass
 class Plan:
     clauses: list[Clause] = field(default_factory=list)
     excluded: wq.Query | None = None
     plain_units: list[Unit] = field(default_factory=list)  # for exact-form and proximity bonuses
     highlight_terms: set[str] = field(default_factory=set)
     highlight_surfaces: set[str] = field(default_factory=set)
+    # Multi-word synonyms and quoted phrases: their words are marked only together.
+    highlight_phrases: list[MarkedPhrase] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # items not searched (over the caps)
 
     @property
     def empty(self) -> bool:
         return not self.clauses
+
+
+def leaf_count(query: wq.Query) -> int:
+    """The terms a Whoosh query reads."""
+    return sum(1 for _ in query.leaves())
 
 
 def query_units(text: str) -> list[Unit]:
@@ -82,26 +123,35 @@ def _searched(unit: Unit) -> Unit:
     return unit._replace(terms=query_terms(unit.surface))
 
 
+class _OverBudget(Exception):
+    """The item being planned would take the plan over MAX_TERMS."""
+
+
 class Planner:
     """Compiles a parsed query; ``expand_prefix(field, prefix)`` lists indexed terms."""
 
-    def __init__(self, expand_prefix):
+    def __init__(self, expand_prefix: Callable[[str, str], list[str]]):
         self.expand_prefix = expand_prefix
         self.plan = Plan()
+        self.spent = 0  # Term leaves of the plan so far
+        self.marks = Highlights()  # of the item being planned, kept if the item is
 
     def build(self, parsed: ParsedQuery) -> Plan:
+        """The plan of a query: a clause per item, the exclusions in one query."""
+        self.plan.dropped.extend(parsed.dropped)
         excluded: list[wq.Query] = []
+        kept = Highlights()
         for item in parsed.root.items:
+            planned = self.item(item)
+            if planned is None:
+                continue
+            query, words = planned
+            kept.update(self.marks)
             if isinstance(item, Excluded):
-                query, _ = self.node(item.item, highlight=False)
-                if query is not None:
-                    excluded.append(query)
+                excluded.append(query)
                 continue
             required = isinstance(item, Required)
             node = item.item if required else item
-            query, words = self.node(node)
-            if query is None:
-                continue
             if isinstance(node, Word):
                 also = _synonym_phrases(query)
                 self.plan.clauses.append(Clause(words, None, required, also))
@@ -111,7 +161,34 @@ class Planner:
                 self.plan.plain_units.extend(query_units(node.text)[:1])
         if excluded:
             self.plan.excluded = wq.Or(excluded) if len(excluded) > 1 else excluded[0]
+        self.plan.highlight_terms = kept.terms
+        self.plan.highlight_surfaces = kept.surfaces
+        self.plan.highlight_phrases = kept.phrases
         return self.plan
+
+    def item(self, item: Node) -> tuple[wq.Query, list[WordTerms]] | None:
+        """One top-level item planned, or None: nothing to search, or no room left
+        (then the item is listed as dropped)."""
+        spent, dropped, self.marks = self.spent, len(self.plan.dropped), Highlights()
+        try:
+            if isinstance(item, Excluded):
+                query, words = self.node(item.item, highlight=False)
+            else:
+                query, words = self.node(item.item if isinstance(item, Required) else item)
+        except _OverBudget:
+            self.spent = spent
+            del self.plan.dropped[dropped:]  # the parts of it dropped so far
+            self.plan.dropped.append(describe(item))
+            return None
+        return None if query is None else (query, words)
+
+    def spend(self, query: wq.Query) -> wq.Query:
+        """Count a query's terms against the budget; _OverBudget when they do not fit."""
+        leaves = leaf_count(query)
+        if self.spent + leaves > MAX_TERMS:
+            raise _OverBudget
+        self.spent += leaves
+        return query
 
     # -- nodes ---------------------------------------------------------------------
 
@@ -141,45 +218,74 @@ class Planner:
         if not units:
             return None, []
         if len(units) > 1:
-            # "россия/сша": several words in one token, all of them wanted.
-            parts = [
-                self.word(Word(u.surface, word.exact, False, word.field), highlight) for u in units
-            ]
-            queries = [q for q, _ in parts if q is not None]
-            return wq.And(queries), [w for _, ws in parts for w in ws]
+            return self.compound(word, units, highlight)
         unit = units[0]
         fields = (word.field,) if word.field else tuple(FIELD_BOOSTS)
         if word.exact:
             if highlight:
-                self.plan.highlight_surfaces.add(unit.surface)
-            return wq.Term("exact", unit.surface), [WordTerms((unit.surface,), ("exact",))]
+                self.marks.surfaces.add(unit.surface)
+            query = self.spend(wq.Term("exact", unit.surface))
+            return query, [WordTerms((unit.surface,), ("exact",))]
         if word.prefix:
-            terms = tuple(self.expand_prefix(fields[0], unit.surface)[:PREFIX_EXPANSION])
-            if not terms:
-                return None, []
-            if highlight:
-                self.plan.highlight_terms.update(terms)
-            return _lemma_query(terms, fields), [WordTerms(terms, fields)]
+            return self.prefix(unit, fields, highlight)
         if highlight:
-            self.plan.highlight_terms.update(unit.terms)
-        query = _lemma_query(unit.terms, fields)
+            self.marks.terms.update(unit.terms)
+        query = self.spend(_lemma_query(unit.terms, fields))
         words = [WordTerms(unit.terms, fields)]
         if word.field is None:
-            alternatives = []
-            for synonym in synonyms_of(word.text):
-                syn_query, syn_words = self.phrase(synonym, 1, None, highlight)
-                if syn_query is None:
-                    continue
-                alternatives.append(syn_query)
-                # A one-word synonym matches by its postings; the words of a longer
-                # one only count where the phrase matches.
-                single = len(syn_words) == 1
-                words.extend(
-                    WordTerms(w.terms, w.fields, SYNONYM_WEIGHT, matches=single) for w in syn_words
-                )
+            alternatives = self.synonyms(word.text, words, highlight)
             if alternatives:
                 query = wq.Or([query, *alternatives])
         return query, words
+
+    def compound(
+        self, word: Word, units: list[Unit], highlight: bool
+    ) -> tuple[wq.Query | None, list[WordTerms]]:
+        """Several words in one token ("россия/сша"), all of them wanted, each once."""
+        unique = list({unit.surface: unit for unit in units}.values())
+        self.plan.dropped.extend(unit.surface for unit in unique[MAX_ITEMS:])
+        parts = [
+            self.word(Word(u.surface, word.exact, False, word.field), highlight)
+            for u in unique[:MAX_ITEMS]
+        ]
+        queries = [q for q, _ in parts if q is not None]
+        query = queries[0] if len(queries) == 1 else wq.And(queries)
+        return query, [w for _, ws in parts for w in ws]
+
+    def prefix(
+        self, unit: Unit, fields: tuple[str, ...], highlight: bool
+    ) -> tuple[wq.Query | None, list[WordTerms]]:
+        """The commonest lemmas starting so, as many as the budget leaves room for."""
+        room = (MAX_TERMS - self.spent) // len(fields)
+        if room < 1:
+            raise _OverBudget
+        terms = tuple(self.expand_prefix(fields[0], unit.surface)[: min(PREFIX_EXPANSION, room)])
+        if not terms:
+            return None, []
+        if highlight:
+            self.marks.terms.update(terms)
+        return self.spend(_lemma_query(terms, fields)), [WordTerms(terms, fields)]
+
+    def synonyms(self, text: str, words: list[WordTerms], highlight: bool) -> list[wq.Query]:
+        """The queries of a word's synonyms, each one that fits in the budget; their words
+        are added to ``words``."""
+        fields = tuple(FIELD_BOOSTS)
+        alternatives = []
+        for synonym in synonyms_of(text):
+            units = phrase_units(synonym)
+            if not units:
+                continue
+            query = _phrase_query(units, 1, fields)
+            if self.spent + leaf_count(query) > MAX_TERMS:
+                continue  # the word itself is searched; its synonyms as room allows
+            alternatives.append(self.spend(query))
+            # A one-word synonym matches by its postings; the words of a longer
+            # one only count where the phrase matches.
+            single = len(units) == 1
+            words.extend(WordTerms(u.terms, fields, SYNONYM_WEIGHT, matches=single) for u in units)
+            if highlight:
+                self.mark_phrase(units, 1)
+        return alternatives
 
     def phrase(
         self, text: str, slop: int, field_name: str | None, highlight: bool
@@ -187,17 +293,30 @@ class Planner:
         units = phrase_units(text)
         if not units:
             return None, []
+        if len(units) > MAX_ITEMS:
+            self.plan.dropped.append(" ".join(unit.surface for unit in units[MAX_ITEMS:]))
+            units = units[:MAX_ITEMS]
         fields = (field_name,) if field_name else tuple(FIELD_BOOSTS)
+        query = self.spend(_phrase_query(units, slop, fields))
         if highlight:
-            for unit in units:
-                self.plan.highlight_terms.update(unit.terms)
-        words = [WordTerms(u.terms, fields) for u in units]
+            self.mark_phrase(units, slop)
+        return query, [WordTerms(u.terms, fields) for u in units]
+
+    def mark_phrase(self, units: list[Unit], slop: int) -> None:
+        """A word alone is marked in any form; the words of a phrase only together."""
         if len(units) == 1:
-            return _lemma_query(units[0].terms, fields), words
-        per_field = [
-            wq.Sequence([_alternatives(f, u.terms) for u in units], slop=slop) for f in fields
-        ]
-        return (wq.Or(per_field) if len(per_field) > 1 else per_field[0]), words
+            self.marks.terms.update(units[0].terms)
+            return
+        phrase = MarkedPhrase(tuple(frozenset(u.terms) for u in units), slop)
+        if phrase not in self.marks.phrases:
+            self.marks.phrases.append(phrase)
+
+
+def _phrase_query(units: list[Unit], slop: int, fields: tuple[str, ...]) -> wq.Query:
+    if len(units) == 1:
+        return _lemma_query(units[0].terms, fields)
+    per_field = [wq.Sequence([_alternatives(f, u.terms) for u in units], slop=slop) for f in fields]
+    return wq.Or(per_field) if len(per_field) > 1 else per_field[0]
 
 
 def _synonym_phrases(query: wq.Query) -> wq.Query | None:

@@ -5,9 +5,16 @@
     -word  +word    exclude / require               a OR b,  a | b           either
     ( ... )         grouping                        word*                    prefix of a lemma
     title: source: topic: tag:   one field          date:2018-01-01..2018-03-31 (or 2018-01, 2018)
+    ИЛИ = OR, НЕ = NOT = -, И = AND (only in capitals; AND is what words do anyway)
 
 Parsing never fails: what does not parse as an operator is searched as plain words
 (an unbalanced quote runs to the end, a stray parenthesis or operator is ignored).
+
+Repeating a word costs nothing: the same item twice at one level (a word, a phrase, a
+group, an alternative of an OR, an exclusion) counts once, and a level keeps at most
+MAX_ITEMS items (exclusions counted apart), the rest listed in ``dropped``. A query of
+1,000 characters can hold some 250 words, and each one costs a scoring pass over the
+index: without the cap a pasted paragraph, or ``сша`` typed 250 times, took seconds.
 """
 
 from __future__ import annotations
@@ -15,11 +22,18 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 MAX_QUERY_LENGTH = 1000
 MAX_NESTING = 8  # parentheses deeper than this are ignored (deep trees overflow Whoosh)
+MAX_ITEMS = 64  # items of one level (exclusions counted apart), alternatives of one OR
 FIELDS = {"title": "title", "source": "source", "topic": "topic", "tag": "tag", "tags": "tag"}
+# Operator words, as Yandex (ИЛИ, И, НЕ) and Elasticsearch (OR, AND, NOT) users type them;
+# only in capitals, so that the words «или», «и», «не» of a quoted title stay words.
+OR_WORDS = frozenset({"OR", "ИЛИ"})
+AND_WORDS = frozenset({"AND", "И"})
+NOT_WORDS = frozenset({"NOT", "НЕ"})
 
 
 @dataclass
@@ -70,6 +84,7 @@ class ParsedQuery:
     filters: dict[str, str] = field(default_factory=dict)
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    dropped: list[str] = field(default_factory=list)  # items over MAX_ITEMS, as query text
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -91,7 +106,7 @@ def parse(text: str) -> ParsedQuery:
     text = _CONTROL.sub(" ", text)[:MAX_QUERY_LENGTH]
     parser = _Parser(_TOKEN.finditer(text))
     root = parser.group(top=True)
-    return ParsedQuery(root, parser.filters, parser.date_from, parser.date_to)
+    return ParsedQuery(root, parser.filters, parser.date_from, parser.date_to, parser.dropped)
 
 
 class _Parser:
@@ -102,11 +117,12 @@ class _Parser:
         self.filters: dict[str, str] = {}
         self.date_from: dt.date | None = None
         self.date_to: dt.date | None = None
+        self.dropped: list[str] = []
 
     def group(self, top: bool = False) -> Group:
         """Items up to the closing parenthesis; ``OR`` joins its two neighbours."""
         items: list[Node] = []
-        pending_or = False
+        pending_or = pending_not = False
         while self.i < len(self.tokens):
             token = self.tokens[self.i]
             kind = "phrase" if token.group("phrase") is not None else token.lastgroup
@@ -115,10 +131,19 @@ class _Parser:
                 if not top:
                     break
                 continue
-            if kind == "bar" or (kind == "word" and token.group() == "OR"):
+            operator = self.operator(token, kind, bool(items))
+            if operator == "or":
                 pending_or = bool(items)
                 continue
+            if operator == "not":
+                pending_not = True
+                continue
+            if operator == "and":
+                continue
             node = self.node(token, kind)
+            if pending_not and node is not None:
+                node = _negated(node)
+            pending_not = False  # "НЕ source:RT" negates nothing
             if node is None:
                 continue
             if pending_or:
@@ -127,7 +152,58 @@ class _Parser:
                 node = AnyOf([*alternatives, node])
                 pending_or = False
             items.append(node)
-        return Group(items)
+        return Group(self.bounded(items))
+
+    def operator(self, token, kind: str, after_item: bool) -> str | None:
+        """What an operator token stands for ("or", "not" or "and"); None for a word.
+
+        ``И``/``AND`` only stand for the implicit AND between two items: a leading or
+        trailing one is a word (the name in «Ван И»).
+        """
+        if kind == "bar":
+            return "or"
+        if kind != "word":
+            return None
+        text = token.group()
+        if text in OR_WORDS:
+            return "or"
+        if text in NOT_WORDS:
+            return "not"
+        following = self.tokens[self.i] if self.i < len(self.tokens) else None
+        if text in AND_WORDS and after_item and following and following.lastgroup != "rparen":
+            return "and"
+        return None
+
+    def bounded(self, items: list[Node]) -> list[Node]:
+        """The items without repeats, at most MAX_ITEMS of them and of exclusions;
+        the rest go to ``dropped``."""
+        kept: list[Node] = []
+        seen: set[Hashable] = set()
+        counts = {False: 0, True: 0}
+        for item in items:
+            if isinstance(item, AnyOf):
+                item = self.alternatives(item)
+            key = node_key(item)
+            if key in seen:
+                continue
+            seen.add(key)
+            excluded = isinstance(item, Excluded)
+            if counts[excluded] >= MAX_ITEMS:
+                self.dropped.append(describe(item))
+                continue
+            counts[excluded] += 1
+            kept.append(item)
+        return kept
+
+    def alternatives(self, node: AnyOf) -> Node:
+        """An OR without repeated alternatives (a lone one stands for itself)."""
+        unique: dict[Hashable, Node] = {}
+        for item in node.items:
+            unique.setdefault(node_key(item), item)
+        items = list(unique.values())
+        self.dropped.extend(describe(item) for item in items[MAX_ITEMS:])
+        items = items[:MAX_ITEMS]
+        return items[0] if len(items) == 1 else AnyOf(items)
 
     def node(self, token, kind: str) -> Node | None:
         if kind == "lparen":
@@ -146,7 +222,7 @@ class _Parser:
             if not token.group("phrase").endswith('"') and token.group("slop") is None:
                 # An unbalanced quote: the words are searched as plain words.
                 words = [self.word(w) for w in phrase_text.split()]
-                return Group([w for w in words if w is not None])
+                return Group(self.bounded([w for w in words if w is not None]))
             if field_name in ("source", "topic", "tag", "tags"):
                 self.filters[FIELDS[field_name]] = phrase_text
                 return None
@@ -182,6 +258,13 @@ class _Parser:
             return False
         self.date_from, self.date_to = first, last
         return True
+
+
+def _negated(node: Node) -> Node:
+    """``НЕ x`` is ``-x``; ``НЕ -x`` stays ``-x`` and ``НЕ +x`` is ``-x`` too."""
+    if isinstance(node, Excluded):
+        return node
+    return Excluded(node.item if isinstance(node, Required) else node)
 
 
 def _modified(node: Node, modifier: str) -> Node:
@@ -228,3 +311,35 @@ def plain_words(node: Node) -> list[Word]:
     for item in node.items:
         words.extend(plain_words(item))
     return words
+
+
+def node_key(node: Node) -> Hashable:
+    """What makes two items the same: ``США`` and ``сша``, ``(а б)`` and ``(б а)`` are."""
+    if isinstance(node, Word):
+        return ("word", _folded(node.text), node.exact, node.prefix, node.field)
+    if isinstance(node, Phrase):
+        return ("phrase", " ".join(_folded(node.text).split()), node.slop, node.field)
+    if isinstance(node, Required | Excluded):
+        return (type(node).__name__, node_key(node.item))
+    return (type(node).__name__, frozenset(node_key(item) for item in node.items))
+
+
+def _folded(text: str) -> str:
+    return text.casefold().replace("ё", "е")
+
+
+def describe(node: Node) -> str:
+    """An item as query text, to tell the user what was left out."""
+    if isinstance(node, Word):
+        field_prefix = f"{node.field}:" if node.field else ""
+        return f"{field_prefix}{'!' if node.exact else ''}{node.text}{'*' if node.prefix else ''}"
+    if isinstance(node, Phrase):
+        field_prefix = f"{node.field}:" if node.field else ""
+        return f'{field_prefix}"{node.text}"' + (f"~{node.slop}" if node.slop != 1 else "")
+    if isinstance(node, Required):
+        return "+" + describe(node.item)
+    if isinstance(node, Excluded):
+        return "-" + describe(node.item)
+    if isinstance(node, AnyOf):
+        return " OR ".join(describe(item) for item in node.items)
+    return "(" + " ".join(describe(item) for item in node.items) + ")"

@@ -20,7 +20,7 @@ from whoosh import query as wq
 from search import indexer, ranker
 from search.correction import correct_words
 from search.normalize import normalize_word
-from search.plan import Planner
+from search.plan import Plan, Planner
 from search.query import AnyOf, ParsedQuery, Word, parse, parse_date_bound, plain_words
 from search.ranking import NO_DATE, IndexArrays
 from search.schema import decompress_text
@@ -152,9 +152,7 @@ class SearchEngine:
             matched &= self._filter_mask(arrays, request, parsed)
         first = (request.page - 1) * request.per_page
         order = ranker.order(arrays, plan, matched, scores, request.sort, first + request.per_page)
-        highlighter = Highlighter(
-            frozenset(plan.highlight_terms), frozenset(plan.highlight_surfaces)
-        )
+        highlighter = _highlighter(plan)
         hits = [
             self._hit(arrays, int(d), float(scores.relevance[d]), highlighter)
             for d in order[first : first + request.per_page]
@@ -170,6 +168,7 @@ class SearchEngine:
             "per_page": request.per_page,
             "took_ms": 0.0,
             "timed_out": scores.timed_out,
+            "dropped": plan.dropped,
             "hits": hits,
             "facets": _facets(arrays, matched) if request.facets else {},
         }
@@ -249,7 +248,7 @@ class SearchEngine:
         }
         if q:
             plan = Planner(_prefix_expander(arrays)).build(parse(q))
-            hl = Highlighter(frozenset(plan.highlight_terms), frozenset(plan.highlight_surfaces))
+            hl = _highlighter(plan)
             doc["title_html"] = hl.mark(doc["title"])
             doc["summary_html"] = hl.mark(doc["summary"])
             doc["text_html"] = hl.mark(text)
@@ -289,6 +288,14 @@ def _parse(text: str, typing: bool) -> tuple[ParsedQuery, Word | None]:
 
 
 # -- helpers -------------------------------------------------------------------------
+
+
+def _highlighter(plan: Plan) -> Highlighter:
+    return Highlighter(
+        frozenset(plan.highlight_terms),
+        frozenset(plan.highlight_surfaces),
+        tuple(plan.highlight_phrases),
+    )
 
 
 def _prefix_expander(arrays: IndexArrays):

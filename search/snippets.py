@@ -3,38 +3,80 @@
 Matching is by the analyzer's terms, so "переговорах" is marked for the query
 "переговоры"; the mark covers the word as it stands in the text. Everything that is
 not a mark is HTML-escaped: the corpus has leftover markup and scripts in its text.
+
+The words of a phrase (a quoted one, or a synonym of several words: «Российская
+Федерация» for россия) are marked only where they stand together, as the phrase
+matched: «Федерации» in «Совета Федерации» is not a match of россия.
+
+A passage is whole sentences where they fit: it starts at the start of the sentence
+holding its first match and ends at the last sentence end within the length limit;
+only a passage cut inside a sentence gets an ellipsis, never next to a full stop.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 from html import escape
 
+from search.analysis import WORD, Word
 from search.forms import FormFilter
 
 SNIPPET_CHARS = 250
 MAX_PASSAGES = 2
 ELLIPSIS = "…"
+LEAD_CHARS = 40  # context before a match when its sentence starts too far back
+TAIL_CHARS = 30  # a sentence start is kept only when this much room follows the match
 _SPACE = re.compile(r"\s+")
+_HYPHEN = re.compile("[-‐‑]")
+# A sentence ends at . ! ? … (and closing quotes or brackets) before a space and a
+# capital letter, a digit, or an opening quote or dash; and at a line break.
+# (A line break is matched from the break itself: from the spaces before it, the regex
+# would try every space of the text.)
+_BOUNDARY = re.compile(r"(?P<stop>[.!?…]+[»“”\"')\]]*)\s+(?=[«„“\"(\[—–-]?\s?[A-ZА-ЯЁ0-9])|\n\s*")
+# Abbreviations after which a full stop does not end the sentence (г. Москва, т. е.).
+ABBREVIATIONS = frozenset({"г", "гг", "т", "тт", "д", "ул", "им", "тыс", "млн", "млрд",
+                           "руб", "коп", "долл", "см", "ст", "стр", "св", "проф", "акад",
+                           "ген"})  # fmt: skip
+ABBREVIATION_LETTERS = max(len(word) for word in ABBREVIATIONS)
+_CUT_TAIL = ' \t\n,;:—–-(«„“"/'  # what a passage cut inside a sentence must not end with
+_CUT_HEAD = " \t\n,;:.…»”)"  # nor start with
+_CLOSING = "»“”\"')]"
+_STOPS = (".", "!", "?", ELLIPSIS)
+
+
+@dataclass(frozen=True)
+class MarkedPhrase:
+    """A phrase to mark: the terms of each of its words, which must stand in order, each
+    within ``slop`` positions of the one before (as the phrase query matched them)."""
+
+    words: tuple[frozenset[str], ...]
+    slop: int = 1
 
 
 @dataclass
 class Highlighter:
-    """What to mark: lemma terms (any form) and exact surface forms."""
+    """What to mark: lemma terms (any form), exact surface forms and phrases."""
 
     terms: frozenset[str]
     surfaces: frozenset[str] = frozenset()
+    phrases: tuple[MarkedPhrase, ...] = ()
 
     @cached_property
     def forms(self) -> FormFilter:
-        return FormFilter(self.terms, self.surfaces)
+        phrase_terms = frozenset().union(*(w for p in self.phrases for w in p.words))
+        return FormFilter(self.terms | phrase_terms, self.surfaces)
 
     def spans(self, text: str) -> list[tuple[int, int, frozenset[str]]]:
         """Matched (start, end, terms) spans, outermost for hyphenated words."""
+        found = list(self.forms.matches(text))
+        in_phrase = _phrase_words(text, found, self.phrases) if self.phrases else set()
         spans: list[tuple[int, int, frozenset[str]]] = []
-        for word, hit in self.forms.matches(text):
+        for i, (word, hit) in enumerate(found):
+            if i not in in_phrase and not (hit & self.terms or word.surface in self.surfaces):
+                continue  # a word of a phrase, standing alone
             if spans and word.start < spans[-1][1]:
                 continue  # a part inside a hyphenated word already marked whole
             spans.append((word.start, word.end, hit))
@@ -49,35 +91,119 @@ class Highlighter:
         spans = self.spans(text)
         if not spans:
             source = text or fallback
-            end = _cut_end(source, min(len(source), SNIPPET_CHARS))
-            tail = ELLIPSIS if end < len(source) else ""
-            return escape(source[:end].strip()) + tail
-        passages = _best_passages(text, spans)
-        parts = []
-        for start, end in passages:
+            sentences = Sentences(source)
+            start, end = _window(source, sentences, 0, 0, SNIPPET_CHARS)
+            _, html, tail = _passage(source, sentences, start, end, [])
+            return html + (ELLIPSIS if tail else "")
+        sentences = Sentences(text)
+        out, last_end = "", 0
+        for start, end in _best_passages(text, sentences, spans):
             inner = [s for s in spans if s[0] >= start and s[1] <= end]
-            html = _render(text, start, end, inner).strip()
-            if start > 0 and not (parts and parts[-1].endswith(ELLIPSIS)):
-                html = ELLIPSIS + html
-            if end < len(text):
-                html += ELLIPSIS
-            parts.append(html)
-        return " ".join(parts)
+            head, html, tail = _passage(text, sentences, start, end, inner)
+            if out.endswith(ELLIPSIS):
+                head = False  # one ellipsis between passages is enough
+            elif out and not head and text[last_end:start].strip():
+                out += " " + ELLIPSIS  # whole sentences, with others left out between
+            out += (" " if out else "") + (ELLIPSIS if head else "") + html
+            out += ELLIPSIS if tail else ""
+            last_end = end
+        return out
 
 
-def _best_passages(text: str, spans: list) -> list[tuple[int, int]]:
-    """Windows of about SNIPPET_CHARS, each starting a little before a match."""
+def _phrase_words(text: str, found: list[tuple[Word, frozenset[str]]], phrases) -> set[int]:
+    """Indexes of the found words that stand in an occurrence of one of the phrases."""
+    members: set[int] = set()
+    for phrase in phrases:
+        for first, (_, hit) in enumerate(found):
+            if hit & phrase.words[0]:
+                members.update(_occurrence(text, found, first, phrase))
+    return members
+
+
+def _occurrence(text: str, found: list, first: int, phrase: MarkedPhrase) -> list[int]:
+    """The found words of the phrase starting at ``found[first]``; [] when it does not."""
+    chain = [first]
+    for wanted in phrase.words[1:]:
+        last = found[chain[-1]][0]
+        following = None
+        for j in range(chain[-1] + 1, len(found)):
+            word, hit = found[j]
+            if word.start < last.end:
+                continue  # a part of the hyphenated word just taken
+            if _positions(text[last.end : word.start]) >= phrase.slop:
+                break
+            if hit & wanted:
+                following = j
+                break
+        if following is None:
+            return []
+        chain.append(following)
+    return chain
+
+
+def _positions(gap: str) -> int:
+    """Index positions the words of a stretch of text take (hyphenated words one per part)."""
+    return sum(len(_HYPHEN.split(m.group())) for m in WORD.finditer(gap))
+
+
+class Sentences:
+    """Where the sentences of a text start and end (character offsets, in order)."""
+
+    def __init__(self, text: str):
+        self.starts = [0]
+        self.ends: list[int] = []
+        for match in _BOUNDARY.finditer(text):
+            start, end = match.span()
+            stop = match.end("stop")
+            if stop == -1:  # a line break
+                stop = start
+                while stop > 0 and text[stop - 1] in " \t":
+                    stop -= 1
+            elif stop == start + 1 and text[start] == "." and _abbreviation(text, start):
+                continue
+            self.ends.append(stop)
+            self.starts.append(end)
+        self.ends.append(len(text.rstrip()))
+        self.end_set = frozenset(self.ends)
+        self.start_set = frozenset(self.starts)
+
+    def start_of(self, index: int) -> int:
+        """The start of the sentence holding ``index``."""
+        return self.starts[bisect_right(self.starts, index) - 1]
+
+    def end_before(self, after: int, limit: int) -> int | None:
+        """The last sentence end from ``after`` to ``limit``; None when the sentence runs on."""
+        i = bisect_right(self.ends, limit) - 1
+        if i < 0 or self.ends[i] < after:
+            return None
+        return self.ends[i]
+
+
+def _abbreviation(text: str, stop: int) -> bool:
+    """A full stop that ends an initial (В. Путин) or an abbreviation (г. Москва)."""
+    before = text[max(0, stop - ABBREVIATION_LETTERS - 1) : stop]
+    if before.isalpha() and len(before) > ABBREVIATION_LETTERS:
+        return False  # a longer word: most sentence ends, decided without a loop
+    start = len(before)
+    while start > 0 and before[start - 1].isalpha():
+        start -= 1
+    word = before[start:]
+    return len(word) == 1 or word.lower() in ABBREVIATIONS
+
+
+def _best_passages(text: str, sentences: Sentences, spans: list) -> list[tuple[int, int]]:
+    """Passages of up to about SNIPPET_CHARS, each around a match, holding the most query
+    words."""
     budget = SNIPPET_CHARS
     chosen: list[tuple[int, int]] = []
     covered: set[str] = set()
     for _ in range(MAX_PASSAGES):
         best = None
-        for i, (start, _, _) in enumerate(spans):
-            window_start = _cut_start(text, max(0, start - 40))
-            window_end = _cut_end(text, min(len(text), window_start + budget))
+        for start, end, _ in spans:
+            window_start, window_end = _window(text, sentences, start, end, budget)
             if any(window_start < e and s < window_end for s, e in chosen):
                 continue
-            inside = [sp for sp in spans[i:] if sp[1] <= window_end]
+            inside = [sp for sp in spans if sp[0] >= window_start and sp[1] <= window_end]
             new_terms = set().union(*(sp[2] for sp in inside)) - covered
             score = (len(new_terms), len(inside))
             if best is None or score > best[0]:
@@ -88,6 +214,40 @@ def _best_passages(text: str, spans: list) -> list[tuple[int, int]]:
         covered |= best[3]
         budget = SNIPPET_CHARS // 2 if len(chosen) == 1 else budget
     return sorted(chosen)
+
+
+def _window(
+    text: str, sentences: Sentences, match_start: int, match_end: int, budget: int
+) -> tuple[int, int]:
+    """A passage around a match: from its sentence's start when that leaves room after the
+    match (else a little before the match), to the last sentence end that fits, unless
+    that leaves the passage under a third of the budget (then to a word end)."""
+    start = sentences.start_of(match_start)
+    if match_end - start > budget - TAIL_CHARS:
+        start = _cut_start(text, max(start, match_start - LEAD_CHARS))
+    limit = min(len(text), start + budget)
+    end = sentences.end_before(match_end, limit)
+    if end is None or end - start < budget // 3:
+        end = max(_cut_end(text, limit), match_end)
+    return start, end
+
+
+def _passage(
+    text: str, sentences: Sentences, start: int, end: int, spans: list
+) -> tuple[bool, str, bool]:
+    """A passage as HTML, and whether it is cut inside a sentence at its head and its tail
+    (where an ellipsis goes); the punctuation of a cut is dropped."""
+    head = start > 0 and start not in sentences.start_set
+    tail = end < len(text.rstrip()) and end not in sentences.end_set
+    if head:
+        while start < end and text[start] in _CUT_HEAD:
+            start += 1
+    if tail:
+        while end > start and text[end - 1] in _CUT_TAIL:
+            end -= 1
+        tail = not text[start:end].rstrip(_CLOSING).endswith(_STOPS)
+    html = _render(text, start, end, spans).strip()
+    return head and bool(html), html, tail and bool(html)
 
 
 def _cut_start(text: str, index: int) -> int:

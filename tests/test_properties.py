@@ -1,7 +1,7 @@
 """No query breaks the engine: generated queries through the library and over HTTP.
 
-Queries mix the operators of the query language (``" ( ) OR | - + ! * ~ :``), field
-prefixes, unbalanced quotes and brackets, any Unicode (astral planes, Tangut),
+Queries mix the operators of the query language (``" ( ) OR | - + ! * ~ : ИЛИ И НЕ``),
+field prefixes, unbalanced quotes and brackets, any Unicode (astral planes, Tangut),
 control and invisible characters, and lengths up to 10,000 characters. The library
 must answer every one (it truncates long queries) or raise SearchError; the server
 must answer 400 for a ``q`` over 1,000 characters or a blank one, 200 otherwise, and
@@ -18,11 +18,12 @@ from search.query import MAX_QUERY_LENGTH
 from search.searching import SearchEngine, SearchError, SearchRequest
 
 OPERATORS = ['"', '"', "(", ")", " OR ", "|", "-", "+", "!", "*", "~", "~2", ":", " AND ",
-             " NOT ", " ", "  ", "\\", "..", "'"]  # fmt: skip
+             " NOT ", " ", "  ", "\\", "..", "'", " ИЛИ ", " И ", " НЕ "]  # fmt: skip
 FIELDS = ["title:", "source:", "tag:", "date:", "topic:", "tags:", "date:2018..2019",
           "date:..2020", "date:2021-02", "date:2020-13-45", "source:ТАСС", 'title:"']  # fmt: skip
 WORDS = ["нефть", "переговоры", "Лавров", "ставку", "ЦБ", "ё", "газ", "санкт-петербург",
-         "gthtujdjhs", "перговоры", "2024", "ШОС", "e\u0301", "NaN"]  # fmt: skip
+         "gthtujdjhs", "перговоры", "2024", "ШОС", "e\u0301", "NaN", "США", "рф",
+         "нато*"]  # fmt: skip
 TANGUT = st.characters(min_codepoint=0x17000, max_codepoint=0x187F7)
 ASTRAL = st.characters(min_codepoint=0x10000, max_codepoint=0x10FFFF)
 CONTROL = st.characters(categories=["Cc", "Cf", "Zl", "Zp"])
