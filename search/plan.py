@@ -58,6 +58,7 @@ class Clause:
     match: wq.Query | None  # None: the postings of the matching words decide
     required: bool = False
     also: wq.Query | None = None  # further matches, when ``match`` is None (synonym phrases)
+    text: str = ""  # the item as query text, to tell which words an article lacks
 
 
 @dataclass
@@ -152,11 +153,12 @@ class Planner:
                 continue
             required = isinstance(item, Required)
             node = item.item if required else item
+            text = describe(node)
             if isinstance(node, Word):
                 also = _synonym_phrases(query)
-                self.plan.clauses.append(Clause(words, None, required, also))
+                self.plan.clauses.append(Clause(words, None, required, also, text))
             else:
-                self.plan.clauses.append(Clause(words, query, required))
+                self.plan.clauses.append(Clause(words, query, required, text=text))
             if isinstance(node, Word) and not node.exact and not node.prefix:
                 self.plan.plain_units.extend(query_units(node.text)[:1])
         if excluded:

@@ -12,7 +12,7 @@ the form typed, lift a document further.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,14 @@ class Scores:
     relevance: np.ndarray
     clauses: int = 0  # clauses scored
     timed_out: bool = False  # the budget ran out before every clause was scored
+    # Each scored clause's text and the documents it matches, to tell what a hit lacks.
+    clause_masks: list[tuple[str, np.ndarray]] = field(default_factory=list)
+
+    def missing(self, docnum: int) -> list[str]:
+        """The clauses (as query text) a matching document lacks."""
+        if self.coverage[docnum] >= self.clauses:
+            return []
+        return [text for text, mask in self.clause_masks if not mask[docnum]]
 
     def full_count(self, matched: np.ndarray) -> int:
         """Matching articles that hold every scored clause."""
@@ -61,6 +69,7 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
     has_optional = timed_out = False
     in_field = {name: np.zeros(size, dtype=np.float64) for name in HEADLINE_FIELDS}
     scored = 0
+    clause_masks: list[tuple[str, np.ndarray]] = []
     for clause in plan.clauses:
         if scored and time.thread_time() > deadline:
             timed_out = True
@@ -70,6 +79,7 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
             in_field[name] += found
         relevance += score * mask
         coverage += mask
+        clause_masks.append((clause.text, mask))
         scored += 1
         if clause.required:
             required &= mask
@@ -87,7 +97,7 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
     relevance += gathered * WEIGHTS.headline_word
     relevance[~matched] = 0.0
     coverage[~matched] = 0
-    return Scores(matched, coverage, relevance, scored, timed_out)
+    return Scores(matched, coverage, relevance, scored, timed_out, clause_masks)
 
 
 def _score_clause(

@@ -154,7 +154,7 @@ class SearchEngine:
         order = ranker.order(arrays, plan, matched, scores, request.sort, first + request.per_page)
         highlighter = _highlighter(plan)
         hits = [
-            self._hit(arrays, int(d), float(scores.relevance[d]), highlighter)
+            self._hit(arrays, int(d), scores, highlighter)
             for d in order[first : first + request.per_page]
         ]
         total = int(matched.sum()) if matched is not None else 0
@@ -197,7 +197,9 @@ class SearchEngine:
             mask &= (arrays.dates <= end.toordinal()) & (arrays.dates != NO_DATE)
         return mask
 
-    def _hit(self, arrays: IndexArrays, docnum: int, score: float, hl: Highlighter) -> dict:
+    def _hit(
+        self, arrays: IndexArrays, docnum: int, scores: ranker.Scores, hl: Highlighter
+    ) -> dict:
         stored = arrays.stored_fields(docnum)
         text = decompress_text(stored.get("text_zlib"))
         title = stored.get("title", "")
@@ -211,7 +213,8 @@ class SearchEngine:
             "source": stored.get("source", ""),
             "topic": stored.get("topic", ""),
             "tags": _tags(stored.get("tags")),
-            "score": round(score, 4),
+            "score": round(float(scores.relevance[docnum]), 4),
+            "missing": scores.missing(docnum),
         }
 
     # -- other endpoints -----------------------------------------------------------

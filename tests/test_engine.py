@@ -100,3 +100,11 @@ def test_undated_articles_are_counted(small: SearchEngine):
     facets = small.search(SearchRequest(q="провели OR санкции"))["facets"]
     assert facets["undated"] == 2
     assert facets["year"] == [{"value": 2024, "count": 1}]
+
+
+def test_partial_matches_say_what_they_lack(small: SearchEngine):
+    result = small.search(SearchRequest(q="переговоры министров санкции"))
+    missing = {h["id"]: h["missing"] for h in result["hits"]}
+    assert missing["talks"] == []
+    assert missing["sanctions"] == ["переговоры", "министров"]
+    assert result["total"] == 2 and result["total_full"] == 1
