@@ -19,12 +19,12 @@ from whoosh import query as wq
 
 from search import indexer, ranker
 from search.correction import correct_words
-from search.normalize import normalize_word
 from search.plan import Plan, Planner
 from search.query import AnyOf, ParsedQuery, Word, parse, parse_date_bound, plain_words
 from search.ranking import NO_DATE, IndexArrays
 from search.schema import decompress_text
 from search.snippets import Highlighter
+from search.suggest import suggestions
 from search.vocabulary import IndexVocabulary
 from search.weights import WEIGHTS
 
@@ -220,15 +220,8 @@ class SearchEngine:
     # -- other endpoints -----------------------------------------------------------
 
     def suggest(self, text: str, limit: int = 10) -> list[str]:
-        """Completions of the last word of ``text`` from the index vocabulary, commonest first."""
-        words = text.split()
-        if not words or text[-1:].isspace():
-            return []
-        last = normalize_word(words[-1])
-        if len(last) < 2 or not last.isalpha():
-            return []
-        head = text[: len(text) - len(words[-1])]
-        return [head + word for word in self.arrays().completions(last, limit)]
+        """Tags that go on from the text, then one form of each word (``search.suggest``)."""
+        return suggestions(self.arrays(), text, limit)
 
     def document(self, article_id: str, q: str = "") -> dict | None:
         """The stored article with the given id (its text marked for ``q``), or None."""

@@ -1,8 +1,10 @@
 """The search page in a real browser (Debian chromium, headless) against the real server.
 
-Live results while typing, keyboard-chosen suggestions, facets, pages and the back
-button, the correction notice, the article with HTML in it shown as text, the page
-without JavaScript, and screenshots (desktop and phone) in /tmp/screens/.
+Live results while typing (sent with typing=1), keyboard-chosen suggestions, facets,
+pages and the back button, the correction notice, the article with HTML in it shown as
+text, keyboard access (few Tab presses to the first hit, a skip link, a visible focus
+ring), the filters behind a button on a phone, the page without JavaScript, and
+screenshots (desktop and phone) in /tmp/screens/.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -30,10 +33,15 @@ DESKTOP = (1280, 900)
 PHONE = (390, 844)
 WAIT = 10
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMEDRIVER.exists() and CHROMIUM.exists()),
-    reason="needs Debian chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not (CHROMEDRIVER.exists() and CHROMIUM.exists()),
+        reason="needs Debian chromium and chromium-driver (/usr/bin/chromium, "
+        "/usr/bin/chromedriver)",
+    ),
+    pytest.mark.browser,
+    pytest.mark.slow,
+]
 
 
 def make_driver(javascript: bool = True) -> WebDriver:
@@ -146,6 +154,21 @@ def shown_suggestions(driver: WebDriver, typed: str) -> list[str]:
         return current if ok and len(seen) > 1 and seen[-2] == current else None
 
     return WebDriverWait(driver, WAIT, poll_frequency=0.3).until(settled, "suggestions")
+
+
+def mouse_click(driver: WebDriver, element: WebElement) -> None:
+    """A click of the mouse where ``element`` is on screen, as the browser gets one."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+    box = driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect();"
+        "return [r.left + r.width / 2, r.top + r.height / 2];",
+        element,
+    )
+    for kind in ("mousePressed", "mouseReleased"):
+        driver.execute_cdp_cmd(
+            "Input.dispatchMouseEvent",
+            {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1},
+        )
 
 
 def mark_page(driver: WebDriver) -> None:
@@ -297,7 +320,8 @@ def test_year_facet(browser, live_server):
 
 def test_layout_correction_notice(browser, live_server):
     browser.get(live_server + "/")
-    query_box(browser).send_keys("gthtujdjhs")
+    # While a word is being typed (typing=1) it is not corrected: Enter ends it.
+    query_box(browser).send_keys("gthtujdjhs", Keys.ENTER)
     notice = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".notice-correction"))[0]
     assert notice.text.startswith("Показаны результаты по запросу «переговоры».")
     assert "Искать вместо этого «gthtujdjhs»" in notice.text
@@ -356,6 +380,144 @@ def test_article_page_back_to_search(browser, live_server):
     results_for(browser, "нефть")
 
 
+def fragment_requests(driver: WebDriver) -> list[str]:
+    """The results fragments the page fetched (path and query), oldest first."""
+    names = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name);"
+    )
+    return [name.split("/", 3)[3] for name in names if "/results?" in name]
+
+
+def test_typing_sends_the_typing_flag_until_a_space(browser, live_server):
+    browser.get(live_server + "/")
+    box = query_box(browser)
+    box.send_keys("переговор")  # a word being typed
+    results_for(browser, "переговор")
+    assert hits(browser)  # found as the start of a word, not corrected
+    assert "typing=1" in fragment_requests(browser)[-1]
+    box.send_keys(" ")
+    results_for(browser, "переговор ")
+    assert "typing" not in fragment_requests(browser)[-1]
+    assert "typing" not in browser.current_url  # the page's URL has the search only
+
+
+# --- keyboard ---------------------------------------------------------------------------------
+
+
+def press_tab(driver: WebDriver) -> WebElement:
+    ActionChains(driver).send_keys(Keys.TAB).perform()
+    return driver.switch_to.active_element
+
+
+def tabs_to(driver: WebDriver, target: WebElement, most: int = 80) -> int:
+    """How many Tab presses from the focused element reach ``target``."""
+    for presses in range(1, most + 1):
+        if press_tab(driver) == target:
+            return presses
+    raise AssertionError(f"{most} Tab presses never reached {target.text!r}")
+
+
+def test_the_first_result_is_a_few_tab_presses_from_the_search_box(browser, live_server):
+    browser.get(live_server + "/?q=переговоры")
+    assert browser.switch_to.active_element.tag_name == "body"  # no autofocus on results
+    query_box(browser).click()
+    first = browser.find_element(By.CSS_SELECTOR, ".hit-title a")
+    # The button, the order, two dates (four stops each): the facets come after the hits.
+    assert tabs_to(browser, first) <= 12
+
+
+def skip_to_results(driver: WebDriver) -> None:
+    """The first Tab on the page and Enter: the skip link, which moves the focus."""
+    skip = press_tab(driver)
+    assert skip.text == "К результатам" and skip.is_displayed()
+    skip.send_keys(Keys.ENTER)
+    wait(driver, lambda d: d.switch_to.active_element.get_attribute("id") == "results")
+
+
+def test_the_skip_link_leads_to_the_results(browser, live_server):
+    browser.get(live_server + "/?q=переговоры")
+    skip_to_results(browser)
+    got = press_tab(browser)
+    assert got == browser.find_element(By.CSS_SELECTOR, ".hit-title a"), got.tag_name
+
+
+def relative_luminance(rgb: tuple[float, ...]) -> float:
+    def linear(channel: float) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def css_color(value: str, under: tuple[float, ...] = (255, 255, 255)) -> tuple[float, ...]:
+    """An rgb()/rgba() computed colour, laid over ``under`` when translucent."""
+    numbers = [float(n) for n in value[value.index("(") + 1 : -1].split(",")]
+    alpha = numbers[3] if len(numbers) == 4 else 1.0
+    return tuple(alpha * c + (1 - alpha) * u for c, u in zip(numbers[:3], under, strict=True))
+
+
+def contrast(one: tuple[float, ...], other: tuple[float, ...]) -> float:
+    light, dark = sorted((relative_luminance(one), relative_luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def focus_ring(driver: WebDriver) -> tuple[float, float]:
+    """The focused element's outline: width in px and its contrast with the page."""
+    style = driver.execute_script(
+        "const s = getComputedStyle(document.activeElement);"
+        "return [s.outlineStyle, s.outlineWidth, s.outlineColor,"
+        "        getComputedStyle(document.body).backgroundColor];"
+    )
+    outline_style, width, color, page = style
+    assert outline_style not in ("none", "hidden"), style
+    background = css_color(page)
+    return float(width.removesuffix("px")), contrast(css_color(color, background), background)
+
+
+def test_the_focus_ring_is_clearly_visible(browser, live_server):
+    browser.get(live_server + "/?q=переговоры")
+    skip_to_results(browser)
+    press_tab(browser)  # the first hit, reached by the keyboard
+    width, ratio = focus_ring(browser)
+    assert width >= 2 and ratio >= 3, (width, ratio)
+    query_box(browser).click()
+    width, ratio = focus_ring(browser)
+    assert width >= 2 and ratio >= 3, (width, ratio)
+
+
+# --- phone ------------------------------------------------------------------------------------
+
+
+def shown(driver: WebDriver, element: WebElement) -> bool:
+    """Whether the element is rendered: selenium's is_displayed() takes whatever is in a
+    closed <details> for hidden, even where the style shows it."""
+    return bool(driver.execute_script("return arguments[0].checkVisibility();", element))
+
+
+def test_on_a_phone_the_filters_are_behind_a_button(browser, live_server):
+    browser.set_window_size(*PHONE)
+    browser.get(live_server + "/?q=переговоры")
+    first = browser.find_element(By.CSS_SELECTOR, ".hit")
+    assert first.rect["y"] <= 330, first.rect  # on a 844 px screen: the first hit near the top
+    toggle = browser.find_element(By.CSS_SELECTOR, ".filters-toggle")
+    assert toggle.text == "Фильтры" and toggle.is_displayed()
+    assert not shown(browser, facet_link(browser, "source", "ТАСС"))
+    toggle.click()
+    facet_link(browser, "source", "ТАСС").click()
+    wait(browser, lambda d: params(d).get("source") == "ТАСС", "source filter in the URL")
+    results_for(browser, "переговоры")
+    assert set(texts(browser, ".hit .meta-source")) == {"ТАСС"}
+
+
+def test_on_a_desktop_the_filters_stand_open_beside_the_hits(browser, live_server):
+    browser.get(live_server + "/?q=переговоры")
+    assert not browser.find_element(By.CSS_SELECTOR, ".filters-toggle").is_displayed()
+    facet = facet_link(browser, "source", "ТАСС")
+    assert shown(browser, facet)
+    assert facet.rect["x"] < browser.find_element(By.CSS_SELECTOR, ".hit").rect["x"]
+
+
 # --- without JavaScript ---------------------------------------------------------------------
 
 
@@ -370,7 +532,9 @@ def test_works_without_javascript(live_server):
         wait(driver, lambda d: params(d).get("q") == "переговоры")
         assert len(hits(driver)) == 10
         assert driver.find_elements(By.CSS_SELECTOR, ".hit mark")
-        facet_link(driver, "topic", "Наука").click()
+        # Without the script the filters' <details> stays closed and the style shows what
+        # it holds: chromedriver will not click in there, a person (a mouse event) can.
+        mouse_click(driver, facet_link(driver, "topic", "Наука"))
         wait(driver, lambda d: params(d).get("topic") == "Наука")
         assert set(texts(driver, ".hit .meta-topic")) == {"Наука"}
         driver.find_element(By.CSS_SELECTOR, ".pager-next").click()

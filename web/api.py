@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify, request
 
 from search.searching import SearchError
+from web import engine
 from web.engine import get_engine
+from web.limits import MAX_NAME_CHARS, clip
 from web.openapi import openapi_spec
 from web.params import MAX_SUGGESTIONS, query_text, search_request, whole_number
 
@@ -24,7 +26,7 @@ def bad_request(error: SearchError) -> tuple[Response, int]:
 
 @bp.get("/api/search")
 def search() -> Response:
-    return jsonify(get_engine().search(search_request(request.args)))
+    return jsonify(engine.search(search_request(request.args)))
 
 
 @bp.get("/api/suggest")
@@ -36,15 +38,15 @@ def suggest() -> Response:
 
 @bp.get("/api/doc/<path:doc_id>")
 def document(doc_id: str) -> Response:
-    doc = get_engine().document(doc_id, query_text(request.args, required=False))
+    doc = engine.document(doc_id, query_text(request.args, required=False))
     if doc is None:
-        abort(404, description=f"no article with id {doc_id!r}")
+        abort(404, description=f"no article with id {clip(doc_id, MAX_NAME_CHARS)!r}")
     return jsonify(doc)
 
 
 @bp.get("/api/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_spec(request.host_url))
+    return jsonify(openapi_spec())
 
 
 @bp.get("/healthz")

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from flask import url_for
 
+from search.rubrics import rubric_label
 from search.searching import MAX_PAGE, SearchRequest
-from web.params import DEFAULT_PER_PAGE
+from web.params import DEFAULT_PER_PAGE, max_length
 
 STATE_KEYS = ("q", "sort", "from", "to", "source", "topic", "tag", "per_page", "correct", "page")
 FILTER_KEYS = ("source", "topic", "tag", "from", "to")
+#: The parameters of an article link that name the search it was found by, and its place.
+POSITION_KEY = "pos"
 SORT_LABELS = {
     "relevance": "по релевантности",
     "date": "сначала новые",
@@ -52,8 +56,11 @@ class PageState:
 
     @classmethod
     def of_args(cls, args: Mapping[str, str]) -> PageState:
-        """The state of parameters that may be invalid: kept as typed, to show in the form."""
-        return cls({k: args[k] for k in STATE_KEYS if args.get(k)})
+        """The state of parameters that may be invalid: kept as typed, to show in the form,
+        except values longer than any valid one, which are dropped rather than echoed."""
+        return cls(
+            {k: args[k] for k in STATE_KEYS if args.get(k) and len(args[k]) <= max_length(k)}
+        )
 
     def get(self, key: str, default: str = "") -> str:
         return self.params.get(key, default)
@@ -69,6 +76,18 @@ class PageState:
             params.pop("page")
         ordered = {k: params[k] for k in STATE_KEYS if params.get(k) not in (None, "")}
         return url_for("pages.index", **ordered)
+
+    def doc_url(self, doc_id: str, q: str, position: int) -> str:
+        """The link to an article found at ``position`` (1-based) of this search by ``q``
+        (the query that ran): the article page runs the search again for its neighbours."""
+        params = {k: v for k, v in self.params.items() if k != "page"}
+        params.update(q=q, **{POSITION_KEY: str(position)})
+        return url_for("pages.document", doc_id=doc_id, **params)
+
+    def page_of(self, position: int) -> str:
+        """The results page that holds ``position``."""
+        per_page = int(self.get("per_page") or DEFAULT_PER_PAGE)
+        return self.url(page=min(MAX_PAGE, math.ceil(position / per_page)))
 
     # -- facets -------------------------------------------------------------------------
 
@@ -97,7 +116,9 @@ class PageState:
         chips: list[tuple[str, str]] = []
         for key, label in (("source", "источник"), ("topic", "рубрика"), ("tag", "тег")):
             if self.get(key):
-                chips.append((f"{label}: {self.get(key)}", self.url(**{key: None})))
+                value = self.get(key)
+                shown = (rubric_label(value) or value) if key == "topic" else value
+                chips.append((f"{label}: {shown}", self.url(**{key: None})))
         year = self.year()
         if year:
             chips.append((f"{year} год", self.url(**{"from": None, "to": None})))
@@ -109,6 +130,17 @@ class PageState:
 
     def without_filters(self) -> str:
         return self.url(**{key: None for key in FILTER_KEYS})
+
+
+def require_word(q: str, word: str) -> str:
+    """``q`` with ``word`` made required (``+word``), for the link under a hit lacking it.
+
+    The word is marked where it stands alone outside a "phrase"; else ``+word`` is added.
+    """
+    for found in re.finditer(rf"(?<![\w+\-!:]){re.escape(word)}(?!\w)", q):
+        if q.count('"', 0, found.start()) % 2 == 0:
+            return f"{q[: found.start()]}+{q[found.start() :]}"
+    return f"{q.rstrip()} +{word}"
 
 
 def page_numbers(page: int, total: int, per_page: int) -> list[int | None]:
@@ -143,6 +175,11 @@ def ru_date(value: str | None) -> str:
     except ValueError:
         return value
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def number(value: int) -> str:
+    """``3267`` -> ``3 267``: thousands apart by a no-break space, as Russian text has them."""
+    return f"{value:,}".replace(",", "\u00a0")
 
 
 def plural(number: int, one: str, few: str, many: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from search.query import MAX_QUERY_LENGTH
 from search.searching import MAX_PAGE, MAX_PER_PAGE, SORTS
+from web.limits import MAX_TITLE_CHARS
 from web.params import DEFAULT_PER_PAGE, MAX_SUGGESTIONS
 
 
@@ -33,6 +34,10 @@ def _json(schema_name: str, description: str) -> dict:
 
 
 _ERROR = _json("Error", "Bad request: the error code and message say which parameter and why")
+_UNAVAILABLE = _json(
+    "Error", "index_missing (not built yet) or index_unavailable (damaged; retry after Retry-After)"
+)
+_TOO_LONG = _json("Error", "The request line is over 8,190 bytes (request_line_too_long)")
 _DATE = "YYYY, YYYY-MM or YYYY-MM-DD"
 
 _SEARCH_PARAMETERS = [
@@ -54,6 +59,13 @@ _SEARCH_PARAMETERS = [
     _string_param("tag", "Only articles with this tag"),
     _string_param(
         "correct", "0 turns off the layout and typo correction", enum=["0", "1"], default="1"
+    ),
+    _string_param(
+        "typing",
+        "1 while the last word is still being typed (no space after it): it is searched "
+        "as a prefix and not corrected",
+        enum=["0", "1", "true", "false"],
+        default="0",
     ),
 ]
 
@@ -77,7 +89,7 @@ _SCHEMAS = {
         ],
         "properties": {
             "id": {"type": "string"},
-            "title": {"type": "string"},
+            "title": {"type": "string", "description": f"At most {MAX_TITLE_CHARS} characters"},
             "title_html": {
                 "type": "string",
                 "description": "The title, HTML-escaped, query words in <mark>",
@@ -92,6 +104,11 @@ _SCHEMAS = {
             "topic": {"type": "string"},
             "tags": {"type": "array", "items": {"type": "string"}},
             "score": {"type": "number"},
+            "missing": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Query words the article lacks, as typed (empty: it has all)",
+            },
         },
     },
     "FacetValue": {
@@ -121,16 +138,32 @@ _SCHEMAS = {
                 "description": "A likelier query, offered but not run",
             },
             "total": {"type": "integer"},
+            "total_full": {"type": "integer", "description": "Articles holding every word"},
             "page": {"type": "integer"},
             "per_page": {"type": "integer"},
             "took_ms": {"type": "number"},
+            "timed_out": {
+                "type": "boolean",
+                "description": "The query was too costly: its last words were not scored",
+            },
+            "dropped": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Parts of a query of too many words that were not searched",
+            },
             "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
             "facets": {
                 "type": "object",
                 "required": ["source", "topic", "year"],
                 "properties": {
-                    name: {"type": "array", "items": {"$ref": "#/components/schemas/FacetValue"}}
-                    for name in ("source", "topic", "year")
+                    **{
+                        name: {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/FacetValue"},
+                        }
+                        for name in ("source", "topic", "year")
+                    },
+                    "undated": {"type": "integer", "description": "Matches without a date"},
                 },
             },
         },
@@ -175,8 +208,12 @@ _SCHEMAS = {
 }  # fmt: skip
 
 
-def openapi_spec(server_url: str = "/") -> dict:
-    """The OpenAPI 3.0 document of the API."""
+def openapi_spec() -> dict:
+    """The OpenAPI 3.0 document of the API.
+
+    Its server is "/", the server that sent it: never the Host header of the request,
+    which anyone can set.
+    """
     return {
         "openapi": "3.0.3",
         "info": {
@@ -185,7 +222,7 @@ def openapi_spec(server_url: str = "/") -> dict:
             "description": "Full-text search over Russian news articles. "
             "All endpoints are GET, answer JSON and allow any origin (CORS).",
         },
-        "servers": [{"url": server_url}],
+        "servers": [{"url": "/"}],
         "paths": {
             "/api/search": {
                 "get": {
@@ -195,13 +232,15 @@ def openapi_spec(server_url: str = "/") -> dict:
                     "responses": {
                         "200": _json("SearchResult", "One page of hits, with facets"),
                         "400": _ERROR,
+                        "414": _TOO_LONG,
+                        "503": _UNAVAILABLE,
                     },
                 }
             },
             "/api/suggest": {
                 "get": {
                     "operationId": "suggest",
-                    "summary": "Completions of the last word of q",
+                    "summary": "Completions of q: tags (phrases), then one form of each word",
                     "parameters": [
                         _string_param("q", "The text typed so far", maxLength=MAX_QUERY_LENGTH),
                         _int_param(
@@ -209,8 +248,11 @@ def openapi_spec(server_url: str = "/") -> dict:
                         ),
                     ],
                     "responses": {
-                        "200": _json("Suggestions", "Up to limit completions, commonest first"),
+                        "200": _json(
+                            "Suggestions", "Up to limit completions: tags, then one form a word"
+                        ),
                         "400": _ERROR,
+                        "503": _UNAVAILABLE,
                     },
                 }
             },
@@ -233,6 +275,7 @@ def openapi_spec(server_url: str = "/") -> dict:
                         "200": _json("Document", "The article"),
                         "400": _ERROR,
                         "404": _json("Error", "No article with this id"),
+                        "503": _UNAVAILABLE,
                     },
                 }
             },
@@ -242,7 +285,7 @@ def openapi_spec(server_url: str = "/") -> dict:
                     "summary": "Liveness and index status",
                     "responses": {
                         "200": _json("Health", "The index is open"),
-                        "503": _json("Error", "There is no index"),
+                        "503": _UNAVAILABLE,
                     },
                 }
             },

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 
 from search.query import MAX_QUERY_LENGTH
 from search.searching import MAX_PAGE, MAX_PER_PAGE, SearchError
-from web.engine import get_engine
+from web import article, engine
 from web.links import PageState
 from web.params import query_text, search_request
 
@@ -29,7 +29,7 @@ EXAMPLES = (
 
 ERROR_TEXT = {
     "empty_query": "Введите, что искать.",
-    "query_too_long": f"Запрос слишком длинный: не больше {MAX_QUERY_LENGTH} символов.",
+    "query_too_long": f"Запрос слишком длинный: можно не больше {MAX_QUERY_LENGTH} символов.",
     "bad_page": f"Номер страницы должен быть целым числом от 1 до {MAX_PAGE}.",
     "bad_per_page": f"Результатов на странице может быть от 1 до {MAX_PER_PAGE}.",
     "bad_sort": "Такого порядка сортировки нет.",
@@ -38,9 +38,20 @@ ERROR_TEXT = {
 }
 
 
-def error_text(error: SearchError) -> str:
-    """The Russian message of a bad request, for the page."""
-    return ERROR_TEXT.get(error.code, "Неверный параметр запроса.")
+#: How much of a query too long to run the page shows, to say which one it was.
+ECHOED_CHARS = 60
+
+
+def error_text(error: SearchError, args: Mapping[str, str] | None = None) -> str:
+    """The Russian message of a bad request, for the page.
+
+    A query too long is not echoed whole (nor kept in the form): its start is enough.
+    """
+    text = ERROR_TEXT.get(error.code, "Неверный параметр запроса.")
+    q = (args or {}).get("q", "")
+    if error.code == "query_too_long" and q:
+        text += f" В запросе {len(q)}, он начинается так: «{q[:ECHOED_CHARS].strip()}…»."
+    return text
 
 
 def page_title(q: str) -> str:
@@ -54,9 +65,10 @@ def search_context(args: Mapping[str, str]) -> tuple[dict, int]:
         return {"state": PageState.of_args(args), "result": None, "error": None}, 200
     try:
         search = search_request(args)
-        result = get_engine().search(search)
+        result = engine.search(search)
     except SearchError as error:
-        return {"state": PageState.of_args(args), "result": None, "error": error}, 400
+        message = error_text(error, args)
+        return {"state": PageState.of_args(args), "result": None, "error": message}, 400
     return {"state": PageState.of_request(search), "result": result, "error": None}, 200
 
 
@@ -66,7 +78,6 @@ def _render(template: str) -> tuple[str, int]:
         render_template(
             template,
             examples=EXAMPLES,
-            error_text=error_text,
             page_title=page_title(context["state"].get("q")),
             **context,
         ),
@@ -87,13 +98,32 @@ def results() -> tuple[str, int]:
 
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str) -> str | tuple[str, int]:
+    """An article, with the results before and after it when opened from a search."""
     try:
         q = query_text(request.args, required=False)
     except SearchError as error:
         return render_template(
             "error.html", status=400, title="Неверный запрос", message=error_text(error)
         ), 400
-    doc = get_engine().document(doc_id, q)
+    doc = engine.document(doc_id, q)
     if doc is None:
         abort(404, description="Такой статьи в индексе нет: возможно, её удалили.")
-    return render_template("doc.html", doc=doc, q=q, state=PageState.of_args({"q": q}))
+    state = PageState.of_args(request.args)
+    at = article.position(request.args) if q.strip() else None
+    previous, following = article.neighbours(request.args, at) if at else (None, None)
+    return render_template(
+        "doc.html",
+        doc=doc,
+        q=q,
+        state=state,
+        back=_back_link(state, q, at),
+        previous=previous,
+        following=following,
+    )
+
+
+def _back_link(state: PageState, q: str, at: int | None) -> str:
+    """Back to the results page the article was on, else to a search for ``q``."""
+    if at:
+        return state.page_of(at)
+    return state.url() if q.strip() else url_for("pages.index")

@@ -23,8 +23,11 @@ from search.searching import (
 DEFAULT_PER_PAGE = 10
 MAX_FILTER_LENGTH = 200
 MAX_SUGGESTIONS = 10
+#: The longest value of the other parameters (sort, page, dates, flags) worth reading.
+MAX_OPTION_LENGTH = 20
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 _FALSE = {"0", "false", "no", "off"}
+_TRUE = {"1", "true"}
 
 
 def query_text(args: Mapping[str, str], required: bool = True) -> str:
@@ -65,6 +68,20 @@ def _date(args: Mapping[str, str], name: str, last: bool) -> dt.date | None:
     return parse_date_option(value, last=last)
 
 
+def typing_flag(args: Mapping[str, str]) -> bool:
+    """``typing=1`` (or ``true``): the last word is still being typed (search as you type)."""
+    return args.get("typing", "").strip().lower() in _TRUE
+
+
+def max_length(name: str) -> int:
+    """The longest value of parameter ``name`` that a request may carry."""
+    if name == "q":
+        return MAX_QUERY_LENGTH
+    if name in ("source", "topic", "tag"):
+        return MAX_FILTER_LENGTH
+    return MAX_OPTION_LENGTH
+
+
 def search_request(args: Mapping[str, str]) -> SearchRequest:
     """The SearchRequest of the URL parameters (``q`` must be present)."""
     sort = args.get("sort") or "relevance"
@@ -81,6 +98,7 @@ def search_request(args: Mapping[str, str]) -> SearchRequest:
         topic=_filter_value(args, "topic"),
         tag=_filter_value(args, "tag"),
         correct=args.get("correct", "1").strip().lower() not in _FALSE,
+        typing=typing_flag(args),
     )
     request.validate()
     return request

@@ -5,6 +5,11 @@ process is held to one core by the GIL; gunicorn's pre-fork workers (``gthread``
 Each worker opens the index itself after the fork (no preloading: Whoosh's open files must not
 be shared between processes) and warms it before it takes requests, so the first queries are
 not slow. Each worker picks up index updates on its own, as a single process does.
+
+A worker never fails to start over its index: missing, empty or damaged, it starts and
+answers 503 until the index can be read (``web.faults``), since gunicorn shuts the whole
+service down when a worker fails to boot. Workers die with the arbiter (``kill -9`` of
+it included), and gunicorn's own errors are JSON (``web.worker``).
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from search.indexer import IndexMissing
-from web import create_app
-from web.engine import get_engine
+from web import create_app, worker
+from web.engine import get_engine, get_guard
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -31,6 +36,13 @@ DEFAULT_THREADS = 4
 WORKER_START_TIMEOUT_S = 300
 #: How long Ctrl+C or SIGTERM lets requests in flight finish.
 GRACEFUL_TIMEOUT_S = 5
+#: The longest request line gunicorn reads (its maximum, 8,190 bytes): a 1,000-character
+#: Cyrillic query is 6,000 bytes percent-encoded, with room left for the filters. Without
+#: a limit a 50 MB URL kept a worker at 100% CPU for minutes.
+MAX_REQUEST_LINE = 8190
+#: The longest header line, and how many headers a request may have.
+MAX_HEADER_FIELD = 8190
+MAX_HEADER_FIELDS = 100
 
 
 #: Each worker holds its own copy of the ranking arrays and caches (about 400 MB at the
@@ -57,13 +69,22 @@ class _NewsSearchServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
-        """Called in each worker after the fork: its own app, engine and open index."""
+        """Called in each worker after the fork: its own app, engine and open index.
+
+        The index files are verified, then opened and warmed; whatever is wrong with
+        them is logged and answered with 503 until it is put right, never a failed boot.
+        """
         app = create_app(self.index_dir)
+        log = logging.getLogger(__name__)
         with app.app_context():
+            if get_guard().check():
+                return app  # damaged: verified again on requests, opened once sound
             try:
                 get_engine().arrays()
             except IndexMissing as error:  # answered with 503 until the index is built
-                logging.getLogger(__name__).warning("%s", error)
+                log.warning("%s", error)
+            except Exception:  # a damaged index must not stop the service
+                log.exception("the index in %s cannot be opened", self.index_dir)
         return app
 
 
@@ -85,14 +106,15 @@ def serve(
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        "worker_class": worker.JsonErrorWorker,
+        "post_fork": worker.post_fork,
         "threads": threads,
         "timeout": WORKER_START_TIMEOUT_S,
         "graceful_timeout": GRACEFUL_TIMEOUT_S,
         "proc_name": "news-search",
-        # A 1,000-character Cyrillic query is 6 KB percent-encoded, over gunicorn's 4 KB
-        # default; longer ones must reach the app, which refuses them with a clear message.
-        "limit_request_line": 0,
+        "limit_request_line": MAX_REQUEST_LINE,
+        "limit_request_field_size": MAX_HEADER_FIELD,
+        "limit_request_fields": MAX_HEADER_FIELDS,
         "errorlog": "-",
         "loglevel": "warning",
     }

@@ -4,16 +4,32 @@
  * The script only fetches the same server-rendered results fragment (/results?...)
  * as you type or click, swaps it in, and keeps the URL and the history in step:
  *   - typing updates the results after a 250 ms pause; one typing session is one
- *     history entry, and a newer request always wins over an older one;
+ *     history entry, and a newer request always wins over an older one; while the
+ *     last word is unfinished (no space after it) the request says typing=1, and the
+ *     server takes that word as a prefix rather than correcting it;
  *   - suggestions for the last word drop down under the box (ArrowDown / ArrowUp,
  *     Enter to choose, Escape to close);
  *   - facet, page and correction links load in place and push a history entry, and
- *     the back button (popstate) restores the earlier searches.
+ *     the back button (popstate) restores the earlier searches;
+ *   - the filters (a <details>) are opened on a wide screen, where they stand beside the
+ *     hits, and left closed behind «Фильтры» on a phone.
  */
 (function () {
   "use strict";
 
   var DEBOUNCE_MS = 250;
+
+  // Without the script the style shows the filters on a wide screen all the same; open,
+  // they are open for assistive technology and the browser's find too.
+  var wide = window.matchMedia("(min-width: 761px)");
+
+  function openFilters() {
+    var filters = document.querySelector(".filters");
+    if (filters) filters.open = wide.matches;
+  }
+
+  openFilters();
+  if (wide.addEventListener) wide.addEventListener("change", openFilters);
 
   // On an article opened from the results, "back to search" returns to the exact
   // results page (filters, page, scroll) rather than to a fresh search for the words.
@@ -83,13 +99,20 @@
     }
   }
 
+  // The fragment's URL: the page's own, and typing=1 while a word is being typed.
+  function fragmentUrl(search, typing) {
+    if (!typing) return "/results" + search;
+    return "/results" + (search ? search + "&" : "?") + "typing=1";
+  }
+
   function load(search, how, scroll) {
     sequence += 1;
     var mine = sequence;
     if (controller) controller.abort();
     controller = new AbortController();
     results.setAttribute("aria-busy", "true");
-    fetch("/results" + search, { signal: controller.signal, credentials: "same-origin" })
+    var typing = how === "typed" && input.value.trim() !== "" && !/\s$/.test(input.value);
+    fetch(fragmentUrl(search, typing), { signal: controller.signal, credentials: "same-origin" })
       .then(function (response) {
         return response.text();
       })
@@ -97,6 +120,7 @@
         if (mine !== sequence) return;
         results.innerHTML = html;
         results.removeAttribute("aria-busy");
+        openFilters();
         record(search, how);
         syncForm(document.getElementById("results-body"), how === "typed");
         if (scroll && results.getBoundingClientRect().top < 0) {
