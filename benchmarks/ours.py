@@ -72,7 +72,7 @@ class OursEngine:
         if self._engine is None:
             raise RuntimeError("build() first")
         result = self._engine.search(SearchRequest(q=query, per_page=limit))
-        return [hit["id"] for hit in result["hits"]]
+        return [hit.id for hit in result.hits]
 
     def size_bytes(self) -> int:
         """The live index: every Whoosh segment, with stored fields and the compressed text."""

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import html
 import json
 import os
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +15,8 @@ from search import indexer
 from search.check import verify_checksums
 from search.progress import Progress, estimate_records
 from search.records import IngestProblem
+from search.results import SearchResult
+from search.rubrics import rubric_label
 from search.searching import (
     MAX_PAGE,
     MAX_PER_PAGE,
@@ -25,11 +25,11 @@ from search.searching import (
     SearchRequest,
     parse_date_option,
 )
+from web.payload import search_payload, to_builtins
 
 # The seed article, shipped in the package (``search/seeds`` links to the project's
 # ``seeds/``; an installed package holds a copy), so that a first run works anywhere.
 PACKAGE_SEEDS = Path(__file__).resolve().parent / "seeds"
-_MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 
 
 def default_seeds() -> Path:
@@ -353,34 +353,41 @@ def query_command(
     except SearchError as error:
         raise click.BadParameter(error.message) from error
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(to_builtins(search_payload(result)), ensure_ascii=False, indent=2))
         return
     _print_results(result)
 
 
-def _terminal(fragment: str) -> str:
-    """HTML with marks -> terminal text with the marked forms in bold."""
-    parts = _MARK.split(fragment)
-    out = []
-    for i, part in enumerate(parts):
-        text = html.unescape(part)
-        out.append(click.style(text, bold=True) if i % 2 else text)
+def _terminal(text: str, marks: list[tuple[int, int]]) -> str:
+    """Text with the marked forms in bold, on one line."""
+    out, cursor = [], 0
+    for start, end in marks:
+        out.append(text[cursor:start])
+        out.append(click.style(text[start:end], bold=True))
+        cursor = end
+    out.append(text[cursor:])
     return "".join(out).replace("\n", " ")
 
 
-def _print_results(result: dict) -> None:
-    if result["corrected_query"]:
-        click.echo(f"Showing results for «{result['corrected_query']}» (typed «{result['query']}»)")
-    if result["did_you_mean"]:
-        click.echo(f"Did you mean «{result['did_you_mean']}»?")
-    click.echo(f"{result['total']} found in {result['took_ms']:.1f} ms")
-    first = (result["page"] - 1) * result["per_page"]
-    for number, hit in enumerate(result["hits"], start=first + 1):
-        meta = " · ".join(x for x in (hit["date"], hit["source"], hit["topic"]) if x)
+def _print_results(result: SearchResult) -> None:
+    if result.corrected_query:
+        click.echo(f"Showing results for «{result.corrected_query}» (typed «{result.query}»)")
+    if result.did_you_mean:
+        click.echo(f"Did you mean «{result.did_you_mean}»?")
+    full = f" ({result.total_full} with every word)" if result.total_full < result.total else ""
+    click.echo(f"{result.total} found{full} in {result.took_ms:.1f} ms")
+    if result.dropped:
+        click.echo(f"Not searched (the query is too long): {' '.join(result.dropped)}")
+    first = (result.page - 1) * result.per_page
+    for number, hit in enumerate(result.hits, start=first + 1):
+        date = hit.date.isoformat() if hit.date else "undated"
+        meta = " · ".join(x for x in (date, hit.source, rubric_label(hit.topic)) if x)
         click.echo()
-        click.echo(f"{number}. {_terminal(hit['title_html'])}")
-        click.echo(f"   {meta} · {hit['id']}")
-        click.echo(f"   {_terminal(hit['snippet_html'])}")
+        click.echo(f"{number}. {_terminal(hit.title, hit.title_marks)}")
+        click.echo(f"   {meta} · {hit.id}")
+        if hit.missing:
+            click.echo(f"   missing: {', '.join(hit.missing)}")
+        click.echo(f"   {_terminal(hit.snippet, hit.snippet_marks)}")
 
 
 @main.command("eval")

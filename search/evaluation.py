@@ -35,7 +35,7 @@ def evaluate(engine: SearchEngine, judgements: list[dict]) -> dict:
         started = time.perf_counter()
         result = engine.search(SearchRequest(q=judgement["query"], per_page=K))
         latencies.append((time.perf_counter() - started) * 1000)
-        ids = [hit["id"] for hit in result["hits"]]
+        ids = [hit.id for hit in result.hits]
         relevant = set(judgement["relevant"])
         rank = next((i for i, doc_id in enumerate(ids, 1) if doc_id in relevant), None)
         per_kind[judgement["kind"]].append((1 / rank if rank else 0.0, 1.0 if rank else 0.0))

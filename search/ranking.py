@@ -32,6 +32,7 @@ from whoosh.matching import FilterMatcher, ListMatcher
 from whoosh.searching import Searcher
 from whoosh.util.times import datetime_to_long
 
+from search.results import FacetCount
 from search.weights import WEIGHTS
 
 POSTINGS_CACHE_TERMS = 20_000
@@ -274,19 +275,15 @@ class IndexArrays:
             mask[ids] = True
         return mask
 
-    def facet_counts(self, name: str, mask: np.ndarray) -> list[dict]:
+    def facet_counts(self, name: str, mask: np.ndarray) -> list[FacetCount]:
         codes, values = self.categories[name]
         selected = codes[mask]
         counts = np.bincount(selected[selected >= 0], minlength=len(values))
-        found = [
-            {"value": values[code], "count": int(count)}
-            for code, count in enumerate(counts)
-            if count
-        ]
-        found.sort(key=lambda item: (-item["count"], item["value"]))
+        found = [FacetCount(values[code], int(count)) for code, count in enumerate(counts) if count]
+        found.sort(key=lambda item: (-item.count, item.value))
         return found
 
-    def year_counts(self, mask: np.ndarray) -> list[dict]:
+    def year_counts(self, mask: np.ndarray) -> list[FacetCount]:
         years = self._years()
         selected = years[mask]
         selected = selected[selected > 0]
@@ -295,7 +292,7 @@ class IndexArrays:
         first = int(selected.min())
         counts = np.bincount(selected - first)
         return [
-            {"value": first + int(offset), "count": int(counts[offset])}
+            FacetCount(first + int(offset), int(counts[offset]))
             for offset in np.flatnonzero(counts)[::-1]
         ]
 

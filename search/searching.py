@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from search.correction import correct_words
 from search.plan import Plan, Planner
 from search.query import AnyOf, ParsedQuery, Word, parse, parse_date_bound, plain_words
 from search.ranking import NO_DATE, IndexArrays
+from search.results import Document, Facets, Hit, Record, SearchResult
 from search.schema import decompress_text
 from search.snippets import Highlighter
 from search.suggest import suggestions
@@ -130,8 +131,8 @@ class SearchEngine:
 
     # -- search --------------------------------------------------------------------
 
-    def search(self, request: SearchRequest) -> dict:
-        """Run a search; the result is the JSON object of the API."""
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Run a search."""
         started = time.perf_counter()
         request.validate()
         arrays = self.arrays()
@@ -154,26 +155,23 @@ class SearchEngine:
         order = ranker.order(arrays, plan, matched, scores, request.sort, first + request.per_page)
         highlighter = _highlighter(plan)
         hits = [
-            self._hit(arrays, int(d), scores, highlighter)
+            _hit(arrays, int(d), scores, highlighter)
             for d in order[first : first + request.per_page]
         ]
-        total = int(matched.sum()) if matched is not None else 0
-        result = {
-            "query": request.q,
-            "corrected_query": corrected,
-            "did_you_mean": did_you_mean,
-            "total": total,
-            "total_full": scores.full_count(matched) if matched is not None else 0,
-            "page": request.page,
-            "per_page": request.per_page,
-            "took_ms": 0.0,
-            "timed_out": scores.timed_out,
-            "dropped": plan.dropped,
-            "hits": hits,
-            "facets": _facets(arrays, matched) if request.facets else {},
-        }
-        result["took_ms"] = round((time.perf_counter() - started) * 1000, 2)
-        return result
+        return SearchResult(
+            query=request.q,
+            corrected_query=corrected,
+            did_you_mean=did_you_mean,
+            total=int(matched.sum()) if matched is not None else 0,
+            total_full=scores.full_count(matched) if matched is not None else 0,
+            page=request.page,
+            per_page=request.per_page,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            timed_out=scores.timed_out,
+            dropped=plan.dropped,
+            hits=hits,
+            facets=_facets(arrays, matched) if request.facets else Facets(),
+        )
 
     def _filter_mask(self, arrays: IndexArrays, request: SearchRequest, parsed) -> np.ndarray:
         mask = arrays.alive.copy()
@@ -197,58 +195,28 @@ class SearchEngine:
             mask &= (arrays.dates <= end.toordinal()) & (arrays.dates != NO_DATE)
         return mask
 
-    def _hit(
-        self, arrays: IndexArrays, docnum: int, scores: ranker.Scores, hl: Highlighter
-    ) -> dict:
-        stored = arrays.stored_fields(docnum)
-        text = decompress_text(stored.get("text_zlib"))
-        title = stored.get("title", "")
-        return {
-            "id": stored["id"],
-            "title": title,
-            "title_html": hl.mark(title),
-            "snippet_html": hl.snippet(text, fallback=stored.get("summary", "")),
-            "url": stored.get("url", ""),
-            "date": _date_text(stored.get("date")),
-            "source": stored.get("source", ""),
-            "topic": stored.get("topic", ""),
-            "tags": _tags(stored.get("tags")),
-            "score": round(float(scores.relevance[docnum]), 4),
-            "missing": scores.missing(docnum),
-        }
-
     # -- other endpoints -----------------------------------------------------------
 
     def suggest(self, text: str, limit: int = 10) -> list[str]:
         """Tags that go on from the text, then one form of each word (``search.suggest``)."""
         return suggestions(self.arrays(), text, limit)
 
-    def document(self, article_id: str, q: str = "") -> dict | None:
+    def document(self, article_id: str, q: str = "") -> Document | None:
         """The stored article with the given id (its text marked for ``q``), or None."""
         arrays = self.arrays()
         docnum = arrays.document_number(article_id)
         if docnum is None:
             return None
-        stored = arrays.stored_fields(docnum)
-        text = decompress_text(stored.get("text_zlib"))
-        doc = {
-            "id": stored["id"],
-            "title": stored.get("title", ""),
-            "summary": stored.get("summary", ""),
-            "text": text,
-            "url": stored.get("url", ""),
-            "date": _date_text(stored.get("date")),
-            "source": stored.get("source", ""),
-            "topic": stored.get("topic", ""),
-            "tags": _tags(stored.get("tags")),
-        }
-        if q:
-            plan = Planner(_prefix_expander(arrays)).build(parse(q))
-            hl = _highlighter(plan)
-            doc["title_html"] = hl.mark(doc["title"])
-            doc["summary_html"] = hl.mark(doc["summary"])
-            doc["text_html"] = hl.mark(text)
-        return doc
+        record = _record(arrays.stored_fields(docnum))
+        plan = Planner(_prefix_expander(arrays)).build(parse(q)) if q else Plan()
+        hl = _highlighter(plan)
+        title, summary, text = (hl.mark(t) for t in (record.title, record.summary, record.text))
+        return Document(
+            **asdict(record),
+            title_marks=title.marks,
+            summary_marks=summary.marks,
+            text_marks=text.marks,
+        )
 
     def health(self) -> dict:
         arrays = self.arrays()
@@ -314,24 +282,48 @@ def _has_filters(request: SearchRequest, parsed) -> bool:
     )
 
 
-def _facets(arrays: IndexArrays, matched: np.ndarray | None) -> dict:
+def _facets(arrays: IndexArrays, matched: np.ndarray | None) -> Facets:
     if matched is None:
-        return {"source": [], "topic": [], "year": [], "undated": 0}
-    return {
-        "source": arrays.facet_counts("source", matched),
-        "topic": arrays.facet_counts("topic", matched),
-        "year": arrays.year_counts(matched),
-        "undated": int((matched & (arrays.dates == NO_DATE)).sum()),
-    }
+        return Facets()
+    return Facets(
+        source=arrays.facet_counts("source", matched),
+        topic=arrays.facet_counts("topic", matched),
+        year=arrays.year_counts(matched),
+        undated=int((matched & (arrays.dates == NO_DATE)).sum()),
+    )
 
 
-def _date_text(value) -> str | None:
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    return None
+def _record(stored: dict) -> Record:
+    """An article's stored fields as a record (the one place that knows their names)."""
+    date = stored.get("date")
+    return Record(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        summary=stored.get("summary", ""),
+        text=decompress_text(stored.get("text_zlib")),
+        url=stored.get("url", ""),
+        date=date.date() if isinstance(date, dt.datetime) else None,
+        source=stored.get("source", ""),
+        topic=stored.get("topic", ""),
+        tags=[t for t in (stored.get("tags") or "").split(",") if t],
+    )
 
 
-def _tags(value) -> list[str]:
-    if not value:
-        return []
-    return [t for t in value.split(",") if t]
+def _hit(arrays: IndexArrays, docnum: int, scores: ranker.Scores, hl: Highlighter) -> Hit:
+    record = _record(arrays.stored_fields(docnum))
+    title = hl.mark(record.title)
+    snippet = hl.snippet(record.text, fallback=record.summary)
+    return Hit(
+        id=record.id,
+        title=title.text,
+        title_marks=title.marks,
+        snippet=snippet.text,
+        snippet_marks=snippet.marks,
+        url=record.url,
+        date=record.date,
+        source=record.source,
+        topic=record.topic,
+        tags=record.tags,
+        score=round(float(scores.relevance[docnum]), 4),
+        missing=scores.missing(docnum),
+    )

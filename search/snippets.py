@@ -1,8 +1,9 @@
 """Snippets: the passages of an article that hold the most query words, with the forms marked.
 
 Matching is by the analyzer's terms, so "переговорах" is marked for the query
-"переговоры"; the mark covers the word as it stands in the text. Everything that is
-not a mark is HTML-escaped: the corpus has leftover markup and scripts in its text.
+"переговоры"; the mark covers the word as it stands in the text. A snippet is plain
+text with the marks as character offsets (``results.Marked``): the web renders HTML
+from it, the command line ANSI.
 
 The words of a phrase (a quoted one, or a synonym of several words: «Российская
 Федерация» for россия) are marked only where they stand together, as the phrase
@@ -19,10 +20,10 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
-from html import escape
 
 from search.analysis import WORD, Word
 from search.forms import FormFilter
+from search.results import Marked
 
 SNIPPET_CHARS = 250
 MAX_PASSAGES = 2
@@ -82,32 +83,58 @@ class Highlighter:
             spans.append((word.start, word.end, hit))
         return spans
 
-    def mark(self, text: str) -> str:
-        """The whole text, escaped, with every match marked."""
-        return _render(text, 0, len(text), self.spans(text))
+    def mark(self, text: str) -> Marked:
+        """The whole text with every match marked."""
+        return Marked(text, [(start, end) for start, end, _ in self.spans(text)])
 
-    def snippet(self, text: str, fallback: str = "") -> str:
+    def snippet(self, text: str, fallback: str = "") -> Marked:
         """One or two best passages of ``text``; ``fallback`` text's start when nothing matches."""
         spans = self.spans(text)
+        out = _Joined()
         if not spans:
             source = text or fallback
             sentences = Sentences(source)
             start, end = _window(source, sentences, 0, 0, SNIPPET_CHARS)
-            _, html, tail = _passage(source, sentences, start, end, [])
-            return html + (ELLIPSIS if tail else "")
+            _, start, end, tail = _passage(source, sentences, start, end)
+            out.add(source, start, end, [])
+            if tail:
+                out.add_text(ELLIPSIS)
+            return out.marked()
         sentences = Sentences(text)
-        out, last_end = "", 0
+        last_end = 0
         for start, end in _best_passages(text, sentences, spans):
-            inner = [s for s in spans if s[0] >= start and s[1] <= end]
-            head, html, tail = _passage(text, sentences, start, end, inner)
-            if out.endswith(ELLIPSIS):
+            head, start, end, tail = _passage(text, sentences, start, end)
+            if start >= end:
+                continue
+            if out.text.endswith(ELLIPSIS):
                 head = False  # one ellipsis between passages is enough
-            elif out and not head and text[last_end:start].strip():
-                out += " " + ELLIPSIS  # whole sentences, with others left out between
-            out += (" " if out else "") + (ELLIPSIS if head else "") + html
-            out += ELLIPSIS if tail else ""
+            elif out.text and not head and text[last_end:start].strip():
+                out.add_text(" " + ELLIPSIS)  # whole sentences, with others left out between
+            out.add_text((" " if out.text else "") + (ELLIPSIS if head else ""))
+            out.add(text, start, end, [sp for sp in spans if sp[0] >= start and sp[1] <= end])
+            if tail:
+                out.add_text(ELLIPSIS)
             last_end = end
-        return out
+        return out.marked()
+
+
+class _Joined:
+    """Pieces of texts joined into one, with their marks moved to the joined offsets."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.marks: list[tuple[int, int]] = []
+
+    def add_text(self, text: str) -> None:
+        self.text += text
+
+    def add(self, source: str, start: int, end: int, spans: list) -> None:
+        shift = len(self.text) - start
+        self.text += source[start:end]
+        self.marks.extend((s + shift, e + shift) for s, e, _ in spans)
+
+    def marked(self) -> Marked:
+        return Marked(self.text, self.marks)
 
 
 def _phrase_words(text: str, found: list[tuple[Word, frozenset[str]]], phrases) -> set[int]:
@@ -232,11 +259,10 @@ def _window(
     return start, end
 
 
-def _passage(
-    text: str, sentences: Sentences, start: int, end: int, spans: list
-) -> tuple[bool, str, bool]:
-    """A passage as HTML, and whether it is cut inside a sentence at its head and its tail
-    (where an ellipsis goes); the punctuation of a cut is dropped."""
+def _passage(text: str, sentences: Sentences, start: int, end: int) -> tuple[bool, int, int, bool]:
+    """A passage's bounds without the space around it, and whether it is cut inside a
+    sentence at its head and its tail (where an ellipsis goes); the punctuation of a cut
+    is dropped."""
     head = start > 0 and start not in sentences.start_set
     tail = end < len(text.rstrip()) and end not in sentences.end_set
     if head:
@@ -246,8 +272,11 @@ def _passage(
         while end > start and text[end - 1] in _CUT_TAIL:
             end -= 1
         tail = not text[start:end].rstrip(_CLOSING).endswith(_STOPS)
-    html = _render(text, start, end, spans).strip()
-    return head and bool(html), html, tail and bool(html)
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return head and start < end, start, end, tail and start < end
 
 
 def _cut_start(text: str, index: int) -> int:
@@ -264,16 +293,3 @@ def _cut_end(text: str, index: int) -> int:
         return len(text)
     cut = max(text.rfind(" ", index - 40, index), text.rfind("\n", index - 40, index))
     return cut if cut != -1 else index
-
-
-def _render(text: str, start: int, end: int, spans: list) -> str:
-    out = []
-    cursor = start
-    for s, e, _ in spans:
-        if s < cursor or e > end:
-            continue
-        out.append(escape(text[cursor:s]))
-        out.append(f"<mark>{escape(text[s:e])}</mark>")
-        cursor = e
-    out.append(escape(text[cursor:end]))
-    return "".join(out)

@@ -52,8 +52,8 @@ CORPUS_QUERIES = [
 def answer(engine: SearchEngine, q: str) -> tuple:
     """What must not differ between threads: totals, order, scores, facets."""
     result = engine.search(SearchRequest(q=q, per_page=20))
-    hits = tuple((h["id"], h["score"], h["snippet_html"]) for h in result["hits"])
-    return result["total"], result["total_full"], hits, repr(result["facets"])
+    hits = tuple((h.id, h.score, h.snippet, tuple(h.snippet_marks)) for h in result.hits)
+    return result.total, result.total_full, hits, repr(result.facets)
 
 
 def run_concurrently(engine: SearchEngine, queries: list[str], threads: int, rounds: int):

@@ -139,7 +139,7 @@ def test_killed_builds_never_cost_the_live_index(tmp_path: Path, sources: dict[s
             else:
                 assert documents in (live_documents, expected), context
             live_documents = documents
-            assert SearchEngine(root).search(SearchRequest(q=marker("base-7")))["total"] == 1
+            assert SearchEngine(root).search(SearchRequest(q=marker("base-7"))).total == 1
         assert kills >= TRIALS // 3, f"seed {SEED}: only {kills} of {TRIALS} builds were killed"
         print(f"seed {SEED}: {kills} of {TRIALS} builds killed, each {duration:.2f} s whole")
         Run(tmp_path, "index", "build", sources["small"], "--index", root).finish()
@@ -187,7 +187,7 @@ def test_killed_updates_keep_every_acknowledged_one(tmp_path: Path, sources: dic
             missing = [i for i in ids if engine.document(i) is None]
             assert not missing, f"{context}: acknowledged articles lost: {missing}"
         assert check_index(root).documents >= BASE_ARTICLES, context
-        assert engine.search(SearchRequest(q=marker("base-250")))["total"] == 1, context
+        assert engine.search(SearchRequest(q=marker("base-250"))).total == 1, context
     assert kills >= TRIALS // 3, f"seed {SEED + 1}: only {kills} of {TRIALS} updates were killed"
     print(
         f"seed {SEED + 1}: {kills} of {TRIALS} updates killed, each {duration:.2f} s whole; "

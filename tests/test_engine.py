@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from search import indexer
+from search.results import FacetCount
 from search.searching import SearchEngine, SearchRequest
 
 # Forty distinct nouns: a long query whose every word stands in one article.
@@ -58,9 +59,9 @@ def test_all_words_outrank_a_document_lacking_one(tmp_path: Path):
         ],
     )  # fmt: skip
     result = engine.search(SearchRequest(q=query))
-    assert [h["id"] for h in result["hits"]] == ["all", "lacks-one"]
-    assert result["total"] == 2 and result["total_full"] == 1
-    assert result["hits"][0]["score"] < result["hits"][1]["score"]  # shown as it is
+    assert [h.id for h in result.hits] == ["all", "lacks-one"]
+    assert result.total == 2 and result.total_full == 1
+    assert result.hits[0].score < result.hits[1].score  # shown as it is
 
 
 def test_empty_index_answers_nothing_found(tmp_path: Path):
@@ -71,7 +72,7 @@ def test_empty_index_answers_nothing_found(tmp_path: Path):
     engine = SearchEngine(root)
     for q in ("переговоры", "-сша", "source:RT"):
         result = engine.search(SearchRequest(q=q))
-        assert result["total"] == 0 and result["hits"] == [], q
+        assert result.total == 0 and result.hits == [], q
     assert engine.suggest("пере") == []
     assert engine.document("talks") is None
     assert engine.health()["documents"] == 0
@@ -80,31 +81,29 @@ def test_empty_index_answers_nothing_found(tmp_path: Path):
 def test_a_word_being_typed_is_a_prefix_never_corrected(small: SearchEngine):
     # «санкц» half-typed: the start of «санкции», not a typo of something else.
     typed = small.search(SearchRequest(q="санкц", typing=True))
-    assert typed["corrected_query"] is None
-    assert {h["id"] for h in typed["hits"]} == {"talks", "sanctions"}
+    assert typed.corrected_query is None
+    assert {h.id for h in typed.hits} == {"talks", "sanctions"}
     # «перег» is not corrected to «перед»; a finished word is searched as before.
-    assert small.search(SearchRequest(q="перег", typing=True))["corrected_query"] is None
-    assert [h["id"] for h in small.search(SearchRequest(q="перег", typing=True))["hits"]] == [
-        "talks"
-    ]
+    assert small.search(SearchRequest(q="перег", typing=True)).corrected_query is None
+    assert [h.id for h in small.search(SearchRequest(q="перег", typing=True)).hits] == ["talks"]
     finished = small.search(SearchRequest(q="переговоры ", typing=True))
-    assert [h["id"] for h in finished["hits"]] == ["talks"]
+    assert [h.id for h in finished.hits] == ["talks"]
 
 
 def test_typing_keeps_the_finished_words_as_they_are(small: SearchEngine):
     full_word = small.search(SearchRequest(q="министров", typing=True))
-    assert [h["id"] for h in full_word["hits"]] == ["talks"]
+    assert [h.id for h in full_word.hits] == ["talks"]
 
 
 def test_undated_articles_are_counted(small: SearchEngine):
-    facets = small.search(SearchRequest(q="провели OR санкции"))["facets"]
-    assert facets["undated"] == 2
-    assert facets["year"] == [{"value": 2024, "count": 1}]
+    facets = small.search(SearchRequest(q="провели OR санкции")).facets
+    assert facets.undated == 2
+    assert facets.year == [FacetCount(2024, 1)]
 
 
 def test_partial_matches_say_what_they_lack(small: SearchEngine):
     result = small.search(SearchRequest(q="переговоры министров санкции"))
-    missing = {h["id"]: h["missing"] for h in result["hits"]}
+    missing = {h.id: h.missing for h in result.hits}
     assert missing["talks"] == []
     assert missing["sanctions"] == ["переговоры", "министров"]
-    assert result["total"] == 2 and result["total_full"] == 1
+    assert result.total == 2 and result.total_full == 1

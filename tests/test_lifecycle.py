@@ -41,7 +41,7 @@ ARTICLES = 120
 
 
 def found(root: Path, q: str) -> int:
-    return SearchEngine(root).search(SearchRequest(q=q))["total"]
+    return SearchEngine(root).search(SearchRequest(q=q)).total
 
 
 @pytest.fixture(scope="module")
@@ -635,11 +635,11 @@ def test_bad_input_costs_only_itself(tmp_path: Path, cli):
         assert where in report, (where, report)
     engine = SearchEngine(root)
     for article_id in expected:
-        hits = engine.search(SearchRequest(q=marker(article_id)))["hits"]
-        assert [h["id"] for h in hits] == [article_id], article_id
-    assert engine.search(SearchRequest(q="государственную думу"))["hits"][0]["id"] == "cp-1"
-    assert engine.search(SearchRequest(q="снегопад"))["hits"][0]["id"] == "koi8"
-    assert engine.document("huge-1")["text"].endswith(marker("huge-1"))
+        hits = engine.search(SearchRequest(q=marker(article_id))).hits
+        assert [h.id for h in hits] == [article_id], article_id
+    assert engine.search(SearchRequest(q="государственную думу")).hits[0].id == "cp-1"
+    assert engine.search(SearchRequest(q="снегопад")).hits[0].id == "koi8"
+    assert engine.document("huge-1").text.endswith(marker("huge-1"))
     assert check_index(root).sound
 
 

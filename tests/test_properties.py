@@ -53,8 +53,8 @@ def test_library_answers_every_query(web_corpus, q):
         result = engine.search(SearchRequest(q=q))
     except SearchError:
         return
-    assert result["query"] == q
-    assert 0 <= len(result["hits"]) <= min(result["total"], 10)
+    assert result.query == q
+    assert 0 <= len(result.hits) <= min(result.total, 10)
     assert isinstance(engine.suggest(q), list)
 
 

@@ -14,10 +14,12 @@ import pytest
 from search.evaluation import evaluate, load_judgements
 from search.searching import SearchError, SearchRequest
 from tests.conftest import JUDGEMENTS
+from web.payload import search_payload, to_builtins
 
 
 def search(engine, q: str, **options) -> dict:
-    return engine.search(SearchRequest(q=q, **options))
+    """The search as the API answers it (with the HTML of the marked fields)."""
+    return to_builtins(search_payload(engine.search(SearchRequest(q=q, **options))))
 
 
 def ids(engine, q: str, limit: int = 100, **options) -> list[str]:
@@ -301,7 +303,7 @@ def test_snippets_are_short_passages_cut_at_word_boundaries(corpus_engine):
     for hit in search(corpus_engine, "переговоры министров", per_page=10)["hits"]:
         text = re.sub(r"</?mark>", "", hit["snippet_html"])
         assert len(text) <= 2 * 250 + 10
-        article = corpus_engine.document(hit["id"])["text"]
+        article = corpus_engine.document(hit["id"]).text
         for passage in text.split("…"):
             passage = passage.strip()
             if len(passage) < 20:

@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search.morphology import word_terms
+from search.results import Marked
 from search.snippets import ELLIPSIS, SNIPPET_CHARS, Highlighter, MarkedPhrase
+from web.render import marked_html
 
 
 def terms(*words: str) -> frozenset[str]:
@@ -22,8 +24,13 @@ def phrase(text: str, slop: int = 1) -> MarkedPhrase:
     return MarkedPhrase(tuple(terms(w) for w in text.split()), slop)
 
 
-def marks(html: str) -> list[str]:
-    return re.findall(r"<mark>(.*?)</mark>", html)
+def html(marked: Marked) -> str:
+    """The snippet as the page shows it (escaped, matches in <mark>)."""
+    return str(marked_html(marked.text, marked.marks))
+
+
+def marks(rendered: str) -> list[str]:
+    return re.findall(r"<mark>(.*?)</mark>", rendered)
 
 
 def plain(html: str) -> str:
@@ -42,7 +49,7 @@ FEDERATION = (
 
 
 def test_a_synonym_phrase_is_marked_only_where_it_stands_whole():
-    assert marks(RUSSIA.mark(FEDERATION)) == ["Российской", "Федерации", "Россия", "РФ"]
+    assert marks(html(RUSSIA.mark(FEDERATION))) == ["Российской", "Федерации", "Россия", "РФ"]
 
 
 def test_a_quoted_phrase_is_marked_where_its_words_stand_together():
@@ -51,34 +58,37 @@ def test_a_quoted_phrase_is_marked_where_its_words_stand_together():
         "Министров иностранных дел ждут в Женеве. Переговоры министров продолжатся завтра, "
         "а переговоры экспертов идут весь день. Министров попросили не опаздывать."
     )
-    assert marks(talks.mark(text)) == ["Переговоры", "министров"]
-    assert marks(talks.mark("Министров переговоры не интересуют.")) == []  # order counts
+    assert marks(html(talks.mark(text))) == ["Переговоры", "министров"]
+    assert marks(html(talks.mark("Министров переговоры не интересуют."))) == []  # order counts
 
 
 def test_a_phrase_with_slop_takes_words_within_it():
     near = Highlighter(frozenset(), phrases=(phrase("переговоры министров", slop=3),))
-    assert marks(near.mark("Переговоры двух министров завершились.")) == [
+    assert marks(html(near.mark("Переговоры двух министров завершились."))) == [
         "Переговоры",
         "министров",
     ]
-    assert marks(near.mark("Переговоры двух глав и министров завершились.")) == []
+    assert marks(html(near.mark("Переговоры двух глав и министров завершились."))) == []
 
 
 def test_a_phrase_is_found_across_a_hyphen_and_punctuation_as_the_index_finds_it():
     usa = Highlighter(frozenset(), phrases=(phrase("соединенные штаты"),))
-    assert marks(usa.mark("Власти «Соединённых» Штатов ответили.")) == ["Соединённых", "Штатов"]
+    assert marks(html(usa.mark("Власти «Соединённых» Штатов ответили."))) == [
+        "Соединённых",
+        "Штатов",
+    ]
     city = Highlighter(frozenset(), phrases=(phrase("санкт петербург"),))
-    assert marks(city.mark("В Санкт-Петербурге прошёл форум.")) == ["Санкт", "Петербурге"]
+    assert marks(html(city.mark("В Санкт-Петербурге прошёл форум."))) == ["Санкт", "Петербурге"]
 
 
 def test_a_word_both_alone_and_in_a_phrase_is_marked_everywhere():
     both = Highlighter(terms("федерация"), phrases=(phrase("российская федерация"),))
-    assert marks(both.mark(FEDERATION))[:2] == ["Федерации", "Федерации"]
+    assert marks(html(both.mark(FEDERATION)))[:2] == ["Федерации", "Федерации"]
 
 
 def test_a_snippet_prefers_the_passage_where_the_phrase_stands():
     text = "Совет Федерации собрался. " * 20 + "Конституция Российской Федерации изменена."
-    snippet = RUSSIA.snippet(text)
+    snippet = html(RUSSIA.snippet(text))
     assert marks(snippet) == ["Российской", "Федерации"]
 
 
@@ -103,20 +113,20 @@ def passages(snippet: str) -> list[str]:
 
 
 def test_a_snippet_starts_and_ends_with_its_sentences():
-    snippet = Highlighter(terms("саммит")).snippet(ARTICLE)
+    snippet = html(Highlighter(terms("саммит")).snippet(ARTICLE))
     text = plain(snippet)
     assert text.startswith("Стороны обсудили подготовку к саммиту ШОС, который пройдёт в г. Астане")
     assert text.endswith("Ближнем Востоке.") and not ARTIFACTS.search(snippet)
 
 
 def test_initials_and_abbreviations_do_not_end_sentences():
-    snippet = plain(Highlighter(terms("конструктивный")).snippet(ARTICLE))
+    snippet = plain(html(Highlighter(terms("конструктивный")).snippet(ARTICLE)))
     assert snippet.startswith("По словам В. Лаврова, переговоры были конструктивными")
 
 
 def test_a_sentence_too_long_for_the_snippet_is_cut_at_a_word_with_one_ellipsis():
     long = "Президент заявил, что " + ", ".join(f"пункт номер {i} важен" for i in range(40))
-    snippet = Highlighter(terms("президент")).snippet(long + ". Конец.")
+    snippet = html(Highlighter(terms("президент")).snippet(long + ". Конец."))
     assert snippet.endswith(ELLIPSIS) and not snippet.startswith(ELLIPSIS)
     assert not ARTIFACTS.search(snippet) and not snippet.endswith("," + ELLIPSIS)
     assert len(plain(snippet)) <= SNIPPET_CHARS + 1
@@ -124,7 +134,7 @@ def test_a_sentence_too_long_for_the_snippet_is_cut_at_a_word_with_one_ellipsis(
 
 def test_a_match_deep_in_a_long_sentence_starts_the_snippet_inside_it():
     long = "Президент заявил, что " + ", ".join(f"пункт номер {i} важен" for i in range(40))
-    snippet = Highlighter(terms("санкция")).snippet(long + ", и санкции будут сняты.")
+    snippet = html(Highlighter(terms("санкция")).snippet(long + ", и санкции будут сняты."))
     assert snippet.startswith(ELLIPSIS) and plain(snippet).endswith("санкции будут сняты.")
 
 
@@ -132,15 +142,15 @@ def test_a_text_ellipsis_is_not_doubled():
     """A passage that ends with the «расходятся...» of the text must not get «...…»."""
     sentence = "Переговоры министров шли долго, " + "и позиции сторон " * 12 + "расходятся..."
     text = sentence + " Следующая встреча назначена на осень, " + "сказал он, " * 30
-    snippet = Highlighter(terms("переговоры")).snippet(text)
+    snippet = html(Highlighter(terms("переговоры")).snippet(text))
     assert plain(snippet) == sentence and not ARTIFACTS.search(snippet)
     for word in ("расходиться", "позиция", "торговля", "встреча"):
-        snippet = Highlighter(terms(word)).snippet(ARTICLE)
+        snippet = html(Highlighter(terms(word)).snippet(ARTICLE))
         assert not ARTIFACTS.search(snippet), snippet
 
 
 def test_two_passages_are_whole_sentences_with_an_ellipsis_for_the_text_between():
-    snippet = Highlighter(terms("лавров", "эксперт")).snippet(ARTICLE)
+    snippet = html(Highlighter(terms("лавров", "эксперт")).snippet(ARTICLE))
     first, second = passages(snippet)
     assert first.startswith("Министр иностранных дел России") and first.endswith("Востоке.")
     assert second == "Эксперты считают, что сближение Москвы и Пекина продолжится."
@@ -150,26 +160,26 @@ def test_two_passages_are_whole_sentences_with_an_ellipsis_for_the_text_between(
 def test_an_ellipsis_of_the_text_does_not_stand_for_the_text_left_out():
     first = "Лавров прилетел в Пекин, где переговоры о торговле и энергетике снова затянулись..."
     text = f"{first} Стороны спорили, " + "и спорили, " * 30 + "а эксперты ждали итогов."
-    snippet = Highlighter(terms("лавров", "эксперт")).snippet(text)
+    snippet = html(Highlighter(terms("лавров", "эксперт")).snippet(text))
     assert f"затянулись... {ELLIPSIS}" in snippet and not ARTIFACTS.search(snippet)
 
 
 def test_a_second_passage_cut_at_its_head_carries_the_ellipsis_there():
-    snippet = Highlighter(terms("лавров", "рекорд")).snippet(ARTICLE)
+    snippet = html(Highlighter(terms("лавров", "рекорд")).snippet(ARTICLE))
     assert f"Востоке. {ELLIPSIS}тыс. контейнеров" in snippet and snippet.endswith("</mark>.")
 
 
 def test_without_a_match_the_snippet_is_the_first_sentences():
-    snippet = Highlighter(terms("футбол")).snippet(ARTICLE)
+    snippet = html(Highlighter(terms("футбол")).snippet(ARTICLE))
     assert plain(snippet).startswith("Министр иностранных дел") and snippet.endswith("Востоке.")
-    assert Highlighter(terms("футбол")).snippet("", fallback="Краткое описание.") == (
+    assert html(Highlighter(terms("футбол")).snippet("", fallback="Краткое описание.")) == (
         "Краткое описание."
     )
 
 
 def test_paragraph_breaks_are_sentence_ends():
     text = "Также по теме\n" + "Эксперты считают, что сближение продолжится. " * 10
-    snippet = Highlighter(terms("тема")).snippet(text)
+    snippet = html(Highlighter(terms("тема")).snippet(text))
     assert plain(snippet).startswith("Также по теме") and not ARTIFACTS.search(snippet)
 
 
@@ -196,7 +206,7 @@ def test_snippets_never_glue_an_ellipsis_to_a_stop(chosen):
         Highlighter(frozenset(), phrases=(phrase("переговоры министров"),)),
         Highlighter(terms("футбол")),
     ):
-        snippet = highlighter.snippet(text)
+        snippet = html(highlighter.snippet(text))
         assert not ARTIFACTS.search(snippet), snippet
         for passage in passages(snippet):
             assert passage in text
@@ -206,4 +216,4 @@ def test_snippets_never_glue_an_ellipsis_to_a_stop(chosen):
 @pytest.mark.parametrize("text", ["", "   ", "...", "…", "Слово", "\n\n"])
 def test_degenerate_texts(text):
     for highlighter in (Highlighter(terms("слово")), Highlighter(terms("нет"))):
-        assert not ARTIFACTS.search(highlighter.snippet(text))
+        assert not ARTIFACTS.search(html(highlighter.snippet(text)))
