@@ -20,6 +20,7 @@ from search.rubrics import rubric_label
 from search.searching import (
     MAX_PAGE,
     MAX_PER_PAGE,
+    SORTS,
     SearchEngine,
     SearchError,
     SearchRequest,
@@ -295,7 +296,7 @@ def _search_options(f):
             ),
             click.option(
                 "--sort",
-                type=click.Choice(["relevance", "date", "date_asc"]),
+                type=click.Choice(SORTS),
                 default="relevance",
                 show_default=True,
             ),
@@ -327,7 +328,9 @@ def query_command(
       "переговоры министров"   the phrase, in any forms; "..."~3 within 3 words
       !переговорах             that exact form only
       -война +мир              exclude, require
-      путин OR трамп           either (also путин | трамп); (россия сша) groups
+      путин OR трамп           either (also путин | трамп, путин ИЛИ трамп)
+      нефть НЕ газ             exclude (also NOT); И / AND join words, as a space does
+      (россия сша) OR китай    parentheses group words
       нато*                    words starting with the prefix
       title:кошербаев          a word in the headline
       source:RT topic:sport tag:"дональд трамп"   filters (any case)

@@ -92,3 +92,10 @@ class Document(Record):
     title_marks: list[Span] = field(default_factory=list)
     summary_marks: list[Span] = field(default_factory=list)
     text_marks: list[Span] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str  # "ok"
+    documents: int  # live articles
+    index_built_at: str | None  # when the live index was built (ISO 8601, UTC)

@@ -22,7 +22,7 @@ from search.correction import correct_words
 from search.plan import Plan, Planner
 from search.query import AnyOf, ParsedQuery, Word, parse, parse_date_bound, plain_words
 from search.ranking import NO_DATE, IndexArrays
-from search.results import Document, Facets, Hit, Record, SearchResult
+from search.results import Document, Facets, Health, Hit, Record, SearchResult
 from search.schema import decompress_text
 from search.snippets import Highlighter
 from search.suggest import suggestions
@@ -218,13 +218,9 @@ class SearchEngine:
             text_marks=text.marks,
         )
 
-    def health(self) -> dict:
+    def health(self) -> Health:
         arrays = self.arrays()
-        return {
-            "status": "ok",
-            "documents": arrays.documents,
-            "index_built_at": indexer.read_meta(self.root).get("built_at"),
-        }
+        return Health("ok", arrays.documents, indexer.read_meta(self.root).get("built_at"))
 
 
 def _parse(text: str, typing: bool) -> tuple[ParsedQuery, Word | None]:

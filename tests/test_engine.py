@@ -75,7 +75,7 @@ def test_empty_index_answers_nothing_found(tmp_path: Path):
         assert result.total == 0 and result.hits == [], q
     assert engine.suggest("пере") == []
     assert engine.document("talks") is None
-    assert engine.health()["documents"] == 0
+    assert engine.health().documents == 0
 
 
 def test_a_word_being_typed_is_a_prefix_never_corrected(small: SearchEngine):

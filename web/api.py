@@ -1,4 +1,4 @@
-"""The JSON API: the engine's result dicts, as they are."""
+"""The JSON API: the engine's typed results (``web.payload``) as JSON."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from web.engine import get_engine
 from web.limits import MAX_NAME_CHARS, clip
 from web.openapi import openapi_spec
 from web.params import MAX_SUGGESTIONS, query_text, search_request, whole_number
+from web.payload import ErrorBody, ErrorDetail, Suggestions, to_json
 
 bp = Blueprint("api", __name__)
 
 
 def error_response(code: str, message: str, status: int) -> tuple[Response, int]:
     """The body of every API error: ``{"error": {"code", "message"}}``."""
-    return jsonify({"error": {"code": code, "message": message}}), status
+    return json_response(ErrorBody(ErrorDetail(code, message))), status
 
 
 @bp.errorhandler(SearchError)
@@ -24,16 +25,20 @@ def bad_request(error: SearchError) -> tuple[Response, int]:
     return error_response(error.code, error.message, 400)
 
 
+def json_response(payload) -> Response:
+    return Response(to_json(payload), mimetype="application/json")
+
+
 @bp.get("/api/search")
 def search() -> Response:
-    return jsonify(engine.search(search_request(request.args)))
+    return json_response(engine.search(search_request(request.args)))
 
 
 @bp.get("/api/suggest")
 def suggest() -> Response:
     q = query_text(request.args, required=False)
     limit = whole_number(request.args, "limit", MAX_SUGGESTIONS, 1, MAX_SUGGESTIONS, "bad_limit")
-    return jsonify({"query": q, "suggestions": get_engine().suggest(q, limit)})
+    return json_response(Suggestions(q, get_engine().suggest(q, limit)))
 
 
 @bp.get("/api/doc/<path:doc_id>")
@@ -41,7 +46,7 @@ def document(doc_id: str) -> Response:
     doc = engine.document(doc_id, query_text(request.args, required=False))
     if doc is None:
         abort(404, description=f"no article with id {clip(doc_id, MAX_NAME_CHARS)!r}")
-    return jsonify(doc)
+    return json_response(doc)
 
 
 @bp.get("/api/openapi.json")
@@ -51,4 +56,4 @@ def openapi() -> Response:
 
 @bp.get("/healthz")
 def health() -> Response:
-    return jsonify(get_engine().health())
+    return json_response(get_engine().health())

@@ -151,8 +151,8 @@ def _hit_at(args: Mapping[str, str], at: int) -> Neighbour | None:
         return None
     request.facets = False
     request.correct = False  # q is the query that ran, corrected already
-    hits = engine.search(request)["hits"]
+    hits = engine.search(request).hits
     index = (at - 1) % per_page
     if index >= len(hits):
         return None
-    return Neighbour(at, hits[index]["id"], hits[index]["title"])
+    return Neighbour(at, hits[index].id, hits[index].title)

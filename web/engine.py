@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from search.searching import SearchEngine, SearchRequest
 from web.faults import IndexGuard
 from web.limits import bounded_document, bounded_result
+from web.payload import ApiDocument, ApiSearchResult, document_payload, search_payload
 
 EXTENSION = "news_search_engine"
 GUARD = "news_search_index_guard"
@@ -32,12 +33,12 @@ def get_guard() -> IndexGuard:
     return current_app.extensions[GUARD]
 
 
-def search(request: SearchRequest) -> dict:
-    """The engine's result for ``request``, its hits capped in size."""
-    return bounded_result(get_engine().search(request))
+def search(request: SearchRequest) -> ApiSearchResult:
+    """The engine's result for ``request``, its hits capped in size, with their HTML."""
+    return search_payload(bounded_result(get_engine().search(request)))
 
 
-def document(doc_id: str, q: str) -> dict | None:
+def document(doc_id: str, q: str) -> ApiDocument | None:
     """The stored article (its words of ``q`` marked), its title capped; None if absent."""
     doc = get_engine().document(doc_id, q)
-    return None if doc is None else bounded_document(doc)
+    return None if doc is None else document_payload(bounded_document(doc))

@@ -2,14 +2,16 @@
 
 Ingest caps new records, but an index built before (or a source gone wrong) can hold a
 10 MB title: returned whole, one hit makes every page of its results 10 MB. Titles and
-snippets are cut to a length no real headline reaches; the ``*_html`` fields are cut by
-their visible characters, never inside a tag or an entity, and an open ``<mark>`` is
-closed. The article text itself is what ``/doc`` is for and stays whole.
+snippets are cut to a length no real headline reaches, with their marks (the HTML is
+made from what is left, so it is never cut inside a tag or an entity). The article text
+itself is what ``/doc`` is for and stays whole.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import replace
+
+from search.results import Document, Hit, SearchResult, Span
 
 MAX_TITLE_CHARS = 500
 MAX_SNIPPET_CHARS = 1000
@@ -17,7 +19,6 @@ MAX_NAME_CHARS = 200  # source, topic, each tag
 MAX_TAGS = 50
 MAX_URL_CHARS = 2000  # a longer link is dropped: cut, it would lead somewhere else
 ELLIPSIS = "…"
-_MARKUP = re.compile(r"</?mark>|&(?:#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 
 
 def clip(text: str, limit: int) -> str:
@@ -25,63 +26,37 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + ELLIPSIS
 
 
-def clip_marked(html: str, limit: int) -> str:
-    """Escaped text with ``<mark>`` tags, cut to ``limit`` visible characters.
-
-    An entity (``&lt;``) counts as the one character it shows.
-    """
-    if len(html) <= limit:
-        return html
-    visible = 0
-    position = 0
-    marked = False
-    for token in _MARKUP.finditer(html):
-        plain = token.start() - position
-        if visible + plain >= limit:
-            break
-        visible += plain
-        position = token.end()
-        if token.group() == "<mark>":
-            marked = True
-        elif token.group() == "</mark>":
-            marked = False
-        else:
-            visible += 1
-    cut = position + max(0, limit - visible)
-    if cut >= len(html):
-        return html
-    return html[:cut] + ("</mark>" if marked else "") + ELLIPSIS
+def clip_marked(text: str, marks: list[Span], limit: int) -> tuple[str, list[Span]]:
+    """``text`` cut to ``limit`` characters, and its marks within what is left."""
+    if len(text) <= limit:
+        return text, marks
+    kept = len(text[:limit].rstrip())
+    return text[:kept] + ELLIPSIS, [(start, min(end, kept)) for start, end in marks if start < kept]
 
 
-def _bounded_fields(record: dict) -> dict:
-    """The fields a hit and an article share, capped (a copy)."""
-    record = dict(record)
-    for key in ("source", "topic"):
-        if isinstance(record.get(key), str):
-            record[key] = clip(record[key], MAX_NAME_CHARS)
-    if isinstance(record.get("title"), str):
-        record["title"] = clip(record["title"], MAX_TITLE_CHARS)
-    if isinstance(record.get("title_html"), str):
-        record["title_html"] = clip_marked(record["title_html"], MAX_TITLE_CHARS)
-    if isinstance(record.get("url"), str) and len(record["url"]) > MAX_URL_CHARS:
-        record["url"] = ""
-    if isinstance(record.get("tags"), list):
-        record["tags"] = [clip(tag, MAX_NAME_CHARS) for tag in record["tags"][:MAX_TAGS]]
-    return record
+def _bounded_fields(record: Hit | Document) -> dict:
+    """The capped values of the fields a hit and an article share."""
+    title, title_marks = clip_marked(record.title, record.title_marks, MAX_TITLE_CHARS)
+    return {
+        "source": clip(record.source, MAX_NAME_CHARS),
+        "topic": clip(record.topic, MAX_NAME_CHARS),
+        "title": title,
+        "title_marks": title_marks,
+        "url": "" if len(record.url) > MAX_URL_CHARS else record.url,
+        "tags": [clip(tag, MAX_NAME_CHARS) for tag in record.tags[:MAX_TAGS]],
+    }
 
 
-def bounded_hit(hit: dict) -> dict:
-    hit = _bounded_fields(hit)
-    if isinstance(hit.get("snippet_html"), str):
-        hit["snippet_html"] = clip_marked(hit["snippet_html"], MAX_SNIPPET_CHARS)
-    return hit
+def bounded_hit(hit: Hit) -> Hit:
+    snippet, snippet_marks = clip_marked(hit.snippet, hit.snippet_marks, MAX_SNIPPET_CHARS)
+    return replace(hit, **_bounded_fields(hit), snippet=snippet, snippet_marks=snippet_marks)
 
 
-def bounded_result(result: dict) -> dict:
-    """A search result whose hits are capped (a copy)."""
-    return {**result, "hits": [bounded_hit(hit) for hit in result.get("hits", [])]}
+def bounded_result(result: SearchResult) -> SearchResult:
+    """A search result whose hits are capped."""
+    return replace(result, hits=[bounded_hit(hit) for hit in result.hits])
 
 
-def bounded_document(doc: dict) -> dict:
+def bounded_document(doc: Document) -> Document:
     """An article with its title and names capped; the text stays whole."""
-    return _bounded_fields(doc)
+    return replace(doc, **_bounded_fields(doc))

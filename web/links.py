@@ -166,14 +166,15 @@ MONTHS = (
 )  # fmt: skip
 
 
-def ru_date(value: str | None) -> str:
-    """``2026-03-02`` -> ``2 марта 2026``; anything else as it is."""
-    if not value:
+def ru_date(day: dt.date | str | None) -> str:
+    """``2026-03-02`` (a date, or its text) -> ``2 марта 2026``; other text as it is."""
+    if isinstance(day, str):
+        try:
+            day = dt.date.fromisoformat(day)
+        except ValueError:
+            return day
+    if day is None:
         return ""
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        return value
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 

@@ -1,11 +1,19 @@
-"""The OpenAPI 3 description of the JSON API, written by hand to match web/api.py."""
+"""The OpenAPI 3.1 description of the JSON API.
+
+The response schemas are generated from the types the endpoints answer with
+(``web.payload``, extending ``search.results``) by msgspec, so they cannot drift from
+the code; the parameters are declared from the same constants that bound them.
+"""
 
 from __future__ import annotations
 
+import msgspec
+
 from search.query import MAX_QUERY_LENGTH
+from search.results import Health
 from search.searching import MAX_PAGE, MAX_PER_PAGE, SORTS
-from web.limits import MAX_TITLE_CHARS
 from web.params import DEFAULT_PER_PAGE, MAX_SUGGESTIONS
+from web.payload import ApiDocument, ApiSearchResult, ErrorBody, Suggestions
 
 
 def _string_param(name: str, description: str, required: bool = False, **schema) -> dict:
@@ -33,11 +41,12 @@ def _json(schema_name: str, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": ref}}}
 
 
-_ERROR = _json("Error", "Bad request: the error code and message say which parameter and why")
+_ERROR = _json("ErrorBody", "Bad request: the error code and message say which parameter and why")
 _UNAVAILABLE = _json(
-    "Error", "index_missing (not built yet) or index_unavailable (damaged; retry after Retry-After)"
+    "ErrorBody",
+    "index_missing (not built yet) or index_unavailable (damaged; retry after Retry-After)",
 )
-_TOO_LONG = _json("Error", "The request line is over 8,190 bytes (request_line_too_long)")
+_TOO_LONG = _json("ErrorBody", "The request line is over 8,190 bytes (request_line_too_long)")
 _DATE = "YYYY, YYYY-MM or YYYY-MM-DD"
 
 _SEARCH_PARAMETERS = [
@@ -69,143 +78,16 @@ _SEARCH_PARAMETERS = [
     ),
 ]
 
-_SCHEMAS = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-            }
-        },
-    },
-    "Hit": {
-        "type": "object",
-        "required": [
-            "id", "title", "title_html", "snippet_html", "url", "date", "source", "topic",
-            "tags", "score",
-        ],
-        "properties": {
-            "id": {"type": "string"},
-            "title": {"type": "string", "description": f"At most {MAX_TITLE_CHARS} characters"},
-            "title_html": {
-                "type": "string",
-                "description": "The title, HTML-escaped, query words in <mark>",
-            },
-            "snippet_html": {
-                "type": "string",
-                "description": "A passage of the text, HTML-escaped, query words in <mark>",
-            },
-            "url": {"type": "string"},
-            "date": {"type": "string", "format": "date", "nullable": True},
-            "source": {"type": "string"},
-            "topic": {"type": "string"},
-            "tags": {"type": "array", "items": {"type": "string"}},
-            "score": {"type": "number"},
-            "missing": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Query words the article lacks, as typed (empty: it has all)",
-            },
-        },
-    },
-    "FacetValue": {
-        "type": "object",
-        "required": ["value", "count"],
-        "properties": {
-            "value": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
-            "count": {"type": "integer"},
-        },
-    },
-    "SearchResult": {
-        "type": "object",
-        "required": [
-            "query", "corrected_query", "did_you_mean", "total", "page", "per_page",
-            "took_ms", "hits", "facets",
-        ],
-        "properties": {
-            "query": {"type": "string"},
-            "corrected_query": {
-                "type": "string",
-                "nullable": True,
-                "description": "The query that was run instead (wrong layout, typos)",
-            },
-            "did_you_mean": {
-                "type": "string",
-                "nullable": True,
-                "description": "A likelier query, offered but not run",
-            },
-            "total": {"type": "integer"},
-            "total_full": {"type": "integer", "description": "Articles holding every word"},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-            "took_ms": {"type": "number"},
-            "timed_out": {
-                "type": "boolean",
-                "description": "The query was too costly: its last words were not scored",
-            },
-            "dropped": {
-                "type": "array",
-                "items": {"type": "string"},
-                "description": "Parts of a query of too many words that were not searched",
-            },
-            "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
-            "facets": {
-                "type": "object",
-                "required": ["source", "topic", "year"],
-                "properties": {
-                    **{
-                        name: {
-                            "type": "array",
-                            "items": {"$ref": "#/components/schemas/FacetValue"},
-                        }
-                        for name in ("source", "topic", "year")
-                    },
-                    "undated": {"type": "integer", "description": "Matches without a date"},
-                },
-            },
-        },
-    },
-    "Suggestions": {
-        "type": "object",
-        "required": ["query", "suggestions"],
-        "properties": {
-            "query": {"type": "string"},
-            "suggestions": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-    "Document": {
-        "type": "object",
-        "required": [
-            "id", "title", "summary", "text", "url", "date", "source", "topic", "tags",
-        ],
-        "properties": {
-            "id": {"type": "string"},
-            "title": {"type": "string"},
-            "summary": {"type": "string"},
-            "text": {"type": "string"},
-            "url": {"type": "string"},
-            "date": {"type": "string", "format": "date", "nullable": True},
-            "source": {"type": "string"},
-            "topic": {"type": "string"},
-            "tags": {"type": "array", "items": {"type": "string"}},
-            "title_html": {"type": "string", "description": "Only with q: words marked"},
-            "summary_html": {"type": "string", "description": "Only with q: words marked"},
-            "text_html": {"type": "string", "description": "Only with q: words marked"},
-        },
-    },
-    "Health": {
-        "type": "object",
-        "required": ["status", "documents", "index_built_at"],
-        "properties": {
-            "status": {"type": "string", "enum": ["ok"]},
-            "documents": {"type": "integer"},
-            "index_built_at": {"type": "string", "format": "date-time", "nullable": True},
-        },
-    },
-}  # fmt: skip
+#: The types the endpoints answer with; their schemas are generated from the types.
+_TYPES = (ApiSearchResult, ApiDocument, Suggestions, Health, ErrorBody)
+
+
+def _schemas() -> dict:
+    """JSON Schemas of the response types, with the comments of their fields."""
+    _, components = msgspec.json.schema_components(
+        _TYPES, ref_template="#/components/schemas/{name}"
+    )
+    return components
 
 
 def openapi_spec() -> dict:
@@ -215,7 +97,7 @@ def openapi_spec() -> dict:
     which anyone can set.
     """
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "News search API",
             "version": "1.0.0",
@@ -230,7 +112,7 @@ def openapi_spec() -> dict:
                     "summary": "Search articles",
                     "parameters": _SEARCH_PARAMETERS,
                     "responses": {
-                        "200": _json("SearchResult", "One page of hits, with facets"),
+                        "200": _json("ApiSearchResult", "One page of hits, with facets"),
                         "400": _ERROR,
                         "414": _TOO_LONG,
                         "503": _UNAVAILABLE,
@@ -272,9 +154,9 @@ def openapi_spec() -> dict:
                         ),
                     ],
                     "responses": {
-                        "200": _json("Document", "The article"),
+                        "200": _json("ApiDocument", "The article"),
                         "400": _ERROR,
-                        "404": _json("Error", "No article with this id"),
+                        "404": _json("ErrorBody", "No article with this id"),
                         "503": _UNAVAILABLE,
                     },
                 }
@@ -302,5 +184,5 @@ def openapi_spec() -> dict:
                 }
             },
         },
-        "components": {"schemas": _SCHEMAS},
+        "components": {"schemas": _schemas()},
     }

@@ -12,9 +12,6 @@ from collections.abc import Mapping
 
 from search.query import MAX_QUERY_LENGTH
 from search.searching import (
-    MAX_PAGE,
-    MAX_PER_PAGE,
-    SORTS,
     SearchError,
     SearchRequest,
     parse_date_option,
@@ -23,6 +20,7 @@ from search.searching import (
 DEFAULT_PER_PAGE = 10
 MAX_FILTER_LENGTH = 200
 MAX_SUGGESTIONS = 10
+ANY_NUMBER = 999_999_999  # what nine digits hold: the range is SearchRequest.validate's
 #: The longest value of the other parameters (sort, page, dates, flags) worth reading.
 MAX_OPTION_LENGTH = 20
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
@@ -83,15 +81,16 @@ def max_length(name: str) -> int:
 
 
 def search_request(args: Mapping[str, str]) -> SearchRequest:
-    """The SearchRequest of the URL parameters (``q`` must be present)."""
-    sort = args.get("sort") or "relevance"
-    if sort not in SORTS:
-        raise SearchError("bad_sort", f"sort must be one of: {', '.join(SORTS)}")
+    """The SearchRequest of the URL parameters (``q`` must be present).
+
+    Values are parsed here (digits, dates); their ranges and the sort are checked once,
+    by ``SearchRequest.validate``, for the page, the API and the command line alike.
+    """
     request = SearchRequest(
         q=query_text(args),
-        page=whole_number(args, "page", 1, 1, MAX_PAGE, "bad_page"),
-        per_page=whole_number(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, "bad_per_page"),
-        sort=sort,
+        page=whole_number(args, "page", 1, 0, ANY_NUMBER, "bad_page"),
+        per_page=whole_number(args, "per_page", DEFAULT_PER_PAGE, 0, ANY_NUMBER, "bad_per_page"),
+        sort=args.get("sort") or "relevance",
         date_from=_date(args, "from", last=False),
         date_to=_date(args, "to", last=True),
         source=_filter_value(args, "source"),

@@ -34,6 +34,23 @@ class ApiDocument(Document):
     text_html: str
 
 
+@dataclass(frozen=True)
+class Suggestions:
+    query: str
+    suggestions: list[str]  # tags that go on from the text, then one form of each word
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    code: str  # bad_page, query_too_long, index_unavailable, ...
+    message: str  # what was wrong, and how to put it right
+
+
+@dataclass(frozen=True)
+class ErrorBody:
+    error: ErrorDetail
+
+
 def search_payload(result: SearchResult) -> ApiSearchResult:
     values = _values(result, SearchResult)
     values["hits"] = [
