@@ -21,7 +21,7 @@ Whoosh index. What changes is how the writer fills the format:
 
 With it an index of the news corpus is about a third smaller. The bulk path,
 :func:`write_term` and :meth:`NewsFieldWriter.add_field_terms`, serves
-:mod:`search.bulkwriter`; the usual ``start_term``/``add``/``finish_term`` path
+:mod:`search.bulk`; the usual ``start_term``/``add``/``finish_term`` path
 (updates, merges) writes the same bytes through :class:`NewsPostingsWriter`.
 """
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from whoosh.index import EmptyIndexError, FileIndex, LockError
 from whoosh.writing import IndexWriter
 
-from search.bulkwriter import BulkWriter
+from search.bulk import BulkWriter
 from search.codec import NewsCodec
 from search.durable import (
     IndexWriteError,
@@ -334,7 +334,7 @@ def _write(ix: FileIndex, docs: Iterator[dict], procs: int, progress: Progress |
 
     The bulk writer analyzes the text in ``procs`` processes and writes the postings
     of whole terms at once: on the news corpus some eight times as fast as Whoosh's
-    writers, into one segment (see ``search.bulkwriter``). Updates and deletes keep
+    writers, into one segment (see ``search.bulk``). Updates and deletes keep
     Whoosh's own writer.
     """
     writer = BulkWriter(ix, procs=max(procs, 1))

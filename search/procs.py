@@ -1,6 +1,6 @@
 """Child processes that die with their parent.
 
-A worker process forked by a build (``search.bulkwriter``) or a server waits for
+A worker process forked by a build (``search.bulk``) or a server waits for
 messages from its parent. When the parent is killed (``kill -9``, the OOM killer), no
 message ever comes and the worker would wait forever, holding its share of the
 index in memory (100-200 MB each on the news corpus). On Linux the kernel can send

@@ -22,7 +22,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.query import And, Or, Phrase, Sequence, Term
 
 from search import indexer
-from search.bulkwriter import BulkWriter
+from search.bulk import BulkWriter
 from search.ingest import read_articles
 from search.schema import build_schema
 

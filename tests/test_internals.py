@@ -1,6 +1,6 @@
 """The private internals of whoosh-reloaded and DAWG2-Python the code relies on exist.
 
-``search/codec.py`` and ``search/bulkwriter.py`` subclass Whoosh's W3 writers and set
+``search/codec.py`` and ``search/bulk/`` subclass Whoosh's W3 writers and set
 or call their private attributes, ``search/ranking.py`` reads posting blocks through
 the W3 leaf matcher's private methods, and ``search/morphology.py`` walks the DAWG
 units of pymorphy3's dictionary. The versions are pinned in ``pyproject.toml``; this
