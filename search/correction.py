@@ -152,17 +152,25 @@ class Correction:
     did_you_mean: str | None = None  # a suggestion that was not applied
 
 
-def correct_words(text: str, words: list[Word], vocabulary: Vocabulary) -> Correction:
+def correct_words(
+    text: str, words: list[Word], vocabulary: Vocabulary, typing: Word | None = None
+) -> Correction:
     """Fix the keyboard layout and unknown words of a query.
 
     Only the words that change are replaced in the query text, so operators and the
-    rest of the query stay as typed.
+    rest of the query stay as typed. ``typing``, the word still being typed, is only
+    read in the other layout when it is a word there (``gthtujdjhs``): half typed, it
+    is no typo.
     """
     replacements: dict[str, str] = {}
     suggestions: dict[str, str] = {}
+    if typing is not None and could_be_layout(typing.text):
+        cyrillic = from_latin_layout(typing.text)
+        if prefer_layout(typing.text, cyrillic, vocabulary):
+            replacements[typing.text] = cyrillic
     for word in words:
         raw = word.text
-        if raw in replacements or word.prefix:
+        if raw in replacements or word.prefix or word is typing:
             continue
         others = [w.text for w in words if w.text != raw]
         if could_be_layout(raw):

@@ -9,6 +9,7 @@ and orders the leaders, and the hits are built here with ``snippets``.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -39,6 +40,8 @@ MAX_PAGE = 1000
 SORTS = ("relevance", "date", "date_asc")
 REFRESH_SECONDS = 1.0
 SCORED_FIELDS = (*WEIGHTS.field_boosts, "exact")
+
+log = logging.getLogger(__name__)
 
 
 class SearchError(ValueError):
@@ -124,7 +127,7 @@ class SearchEngine:
             self._arrays = IndexArrays(searcher, SCORED_FIELDS)
             self._live = live
             if self.warm_suggestions:
-                threading.Thread(target=self._arrays.vocabulary, daemon=True).start()
+                threading.Thread(target=_warm, args=(self._arrays,), daemon=True).start()
             return self._arrays
         finally:
             self._lock.release()
@@ -139,8 +142,8 @@ class SearchEngine:
         parsed, typed = _parse(request.q, request.typing)
         corrected, did_you_mean = None, None
         if request.correct:
-            words = [w for w in plain_words(parsed.root) if w is not typed]
-            fix = correct_words(request.q, words, IndexVocabulary(arrays))
+            words = plain_words(parsed.root)
+            fix = correct_words(request.q, words, IndexVocabulary(arrays), typing=typed)
             corrected, did_you_mean = fix.text, fix.did_you_mean
             if corrected:
                 parsed, _ = _parse(corrected, request.typing)
@@ -221,6 +224,15 @@ class SearchEngine:
     def health(self) -> Health:
         arrays = self.arrays()
         return Health("ok", arrays.documents, indexer.read_meta(self.root).get("built_at"))
+
+
+def _warm(arrays: IndexArrays) -> None:
+    """Build the completion vocabulary ahead of the first keystroke. A damaged index
+    fails here too; requests will say so (503), so this only logs it."""
+    try:
+        arrays.vocabulary()
+    except Exception as error:  # noqa: BLE001 - any read error of a damaged index
+        log.warning("could not read the vocabulary of %s: %r", arrays, error)
 
 
 def _parse(text: str, typing: bool) -> tuple[ParsedQuery, Word | None]:

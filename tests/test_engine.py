@@ -107,3 +107,11 @@ def test_partial_matches_say_what_they_lack(small: SearchEngine):
     assert missing["talks"] == []
     assert missing["sanctions"] == ["переговоры", "министров"]
     assert result.total == 2 and result.total_full == 1
+
+
+def test_a_word_typed_in_the_latin_layout_is_read_while_typing(small: SearchEngine):
+    typed = small.search(SearchRequest(q="gthtujdjhs", typing=True))
+    assert typed.corrected_query == "переговоры"
+    assert [h.id for h in typed.hits] == ["talks"]
+    # Half typed in the Latin layout, and no word there yet: left alone.
+    assert small.search(SearchRequest(q="gthtu", typing=True)).corrected_query is None
