@@ -70,11 +70,12 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
     in_field = {name: np.zeros(size, dtype=np.float64) for name in HEADLINE_FIELDS}
     scored = 0
     clause_masks: list[tuple[str, np.ndarray]] = []
+    known: dict = {}  # masks of the Whoosh queries matched so far (phrases repeat)
     for clause in plan.clauses:
         if scored and time.thread_time() > deadline:
             timed_out = True
             break
-        score, mask, clause_in = _score_clause(arrays, clause)
+        score, mask, clause_in = _score_clause(arrays, clause, known)
         for name, found in clause_in.items():
             in_field[name] += found
         relevance += score * mask
@@ -88,7 +89,7 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
             has_optional = True
     matched = required & (optional if has_optional else True)
     if plan.excluded is not None:
-        matched &= ~arrays.matching(plan.excluded)
+        matched &= ~arrays.matching(plan.excluded, known)
     for unit in plan.plain_units:
         ids, weights = arrays.bm25("exact", unit.surface)
         relevance[ids] += WEIGHTS.exact_form * weights
@@ -101,7 +102,7 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
 
 
 def _score_clause(
-    arrays: IndexArrays, clause: Clause
+    arrays: IndexArrays, clause: Clause, known: dict
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """One clause's BM25F score, the documents it matches, and where its words stand."""
     size = arrays.size
@@ -122,9 +123,9 @@ def _score_clause(
     if clause.match is None:
         mask = own
         if clause.also is not None:
-            mask |= arrays.matching(clause.also)
+            mask |= arrays.matching(clause.also, known)
     else:
-        mask = arrays.matching(clause.match)
+        mask = arrays.matching(clause.match, known)
     return score, mask, clause_in
 
 

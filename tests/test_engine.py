@@ -115,3 +115,23 @@ def test_a_word_typed_in_the_latin_layout_is_read_while_typing(small: SearchEngi
     assert [h.id for h in typed.hits] == ["talks"]
     # Half typed in the Latin layout, and no word there yet: left alone.
     assert small.search(SearchRequest(q="gthtu", typing=True)).corrected_query is None
+
+
+@pytest.mark.parametrize(
+    "q",
+    ["(переговоры министров) OR санкции", '"переговоры министров"', "перед -выборами",
+     "НЕ (санкции банков) провели", "+провели (съезды OR санкции OR министры)"],
+)  # fmt: skip
+def test_boolean_structure_on_masks_matches_what_whoosh_matches(small: SearchEngine, q: str):
+    """IndexArrays evaluates And/Or/Not itself and sends only phrases to Whoosh."""
+    from search.plan import Planner
+    from search.query import parse
+
+    arrays = small.arrays()
+    plan = Planner(lambda field, prefix: []).build(parse(q))
+    queries = [c.match for c in plan.clauses if c.match is not None]
+    queries += [plan.excluded] if plan.excluded is not None else []
+    assert queries
+    with arrays._whoosh:
+        expected = [arrays.docs_mask(arrays._searcher.docs_for_query(x)) for x in queries]
+    assert [arrays.matching(x).tolist() for x in queries] == [m.tolist() for m in expected]
