@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,8 +24,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +32,7 @@ import click
 import requests
 
 from benchmarks.newsgen import QUERY_WORDS, generate_articles, marker, write_jsonl
-from web.server import DEFAULT_THREADS, wait_until_healthy
+from web.server import DEFAULT_THREADS, background_server
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUEST_TIMEOUT = 30.0
@@ -220,26 +218,6 @@ def prepare(
     return index_dir, files, replaced
 
 
-@contextmanager
-def serving(index_dir: Path, log: Path, threads: int) -> Iterator[str]:
-    """A ``news-search serve`` process on a free loopback port; yields its base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = cli_command("serve", "--index", str(index_dir), "--port", str(port))
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--threads", str(threads)], cwd=ROOT, env=cli_env(), stdout=out, stderr=out
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process)
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @click.command()
 @click.option("--requests", "n_requests", type=click.IntRange(1), default=5000, show_default=True)
 @click.option("--concurrency", type=click.IntRange(1), default=32, show_default=True)
@@ -256,6 +234,14 @@ def serving(index_dir: Path, log: Path, threads: int) -> Iterator[str]:
     show_default=True,
     help="Threads in each server worker (`serve --threads`).",
 )
+@click.option(
+    "--updates",
+    "min_updates",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Keep the load going until this many updates are acknowledged.",
+)
 @click.option("--time-limit", type=float, default=300.0, show_default=True, help="Seconds.")
 def main(
     n_requests: int,
@@ -263,16 +249,22 @@ def main(
     articles: int,
     batch_size: int,
     server_threads: int,
+    min_updates: int,
     time_limit: float,
 ) -> None:
     """Load a real server on loopback while ``index update`` runs over and over."""
     with tempfile.TemporaryDirectory(prefix="load-during-update-") as temp:
         folder = Path(temp)
         index_dir, batches, replaced = prepare(folder, articles, 5, batch_size)
-        with serving(index_dir, folder / "server.log", server_threads) as base_url:
+        log = folder / "server.log"
+        with background_server(index_dir, log, "--threads", str(server_threads)) as server:
+            base_url = server.url
             updates = UpdateLoop(index_dir, batches)
             updates.start()
-            result = run_load(base_url, n_requests, concurrency, replaced, time_limit)
+            result = run_load(
+                base_url, n_requests, concurrency, replaced, time_limit,
+                keep_going=lambda: updates.acked < min_updates,
+            )  # fmt: skip
             updates.stop()
         click.echo(result.summary())
         click.echo(

@@ -22,9 +22,7 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,9 +36,8 @@ import click
 from benchmarks.evaluate import load_corpus, load_judgements
 from benchmarks.harness import latency_summary
 from benchmarks.options import NumberList, corpus_option, judgements_option
-from benchmarks.peers import _free_port
 from benchmarks.quiet import QUIET_SHARE, CpuMeter, wait_until_quiet
-from web.server import DEFAULT_THREADS, default_workers, wait_until_healthy
+from web.server import DEFAULT_THREADS, background_server, default_workers
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONCURRENCY = (1, 4, 16)
@@ -95,58 +92,13 @@ def running_server(
     workers: int | None = None,
     log_path: Path | None = None,
 ) -> Iterator[tuple[subprocess.Popen, int, dict]]:
-    """Start ``python -m search serve`` on ``index_dir`` and a free port; yield (process, port,
-    health) once ``/healthz`` answers (which also opens the index), and stop the server
-    afterwards."""
-    port = _free_port()
-    log_dir = None
-    if log_path is None:
-        log_dir = Path(tempfile.mkdtemp(prefix="bench-server-"))
-        log_path = log_dir / "server.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "search",
-        "serve",
-        "--index",
-        str(index_dir),
-        "--port",
-        str(port),
-        "--threads",
-        str(threads),
-        *(["--workers", str(workers)] if workers else []),
-    ]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-    try:
-        health = _wait_ready(proc, port, log_path)
-        yield proc, port, health
-    finally:
-        _stop(proc)
-        if log_dir is not None:
-            shutil.rmtree(log_dir, ignore_errors=True)
-
-
-def _wait_ready(proc: subprocess.Popen, port: int, log_path: Path) -> dict:
-    """``/healthz``'s JSON (documents, build time) once the server answers; the log's tail
-    in the error when it does not."""
-    try:
-        return wait_until_healthy(f"http://127.0.0.1:{port}", proc, START_TIMEOUT_S)
-    except RuntimeError as error:
-        raise RuntimeError(f"{error}:\n{log_path.read_text(errors='replace')[-4000:]}") from error
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGINT (what Ctrl+C sends, so gunicorn shuts down cleanly), then SIGKILL if it hangs."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """``news-search serve`` on ``index_dir`` (``web.server.background_server``); yields
+    (process, port, health) once ``/healthz`` answers, which also opens the index."""
+    options = ["--threads", str(threads), *(["--workers", str(workers)] if workers else [])]
+    with tempfile.TemporaryDirectory(prefix="bench-server-") as temp:
+        log = log_path or Path(temp) / "server.log"
+        with background_server(index_dir, log, *options, timeout=START_TIMEOUT_S) as server:
+            yield server.process, server.port, server.health
 
 
 def search_paths(queries: Sequence[str], n: int, per_page: int = 10) -> list[str]:

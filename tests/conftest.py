@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -245,42 +244,14 @@ def web_corpus(tmp_path_factory: pytest.TempPathFactory) -> WebCorpus:
 # --- a real server process -----------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_healthy(base_url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
-    try:
-        web_server.wait_until_healthy(base_url, process, timeout)
-    except RuntimeError as error:
-        raise RuntimeError(f"{error}:\n{log.read_text()}") from error
-
-
 @contextmanager
 def running_server(index_dir: Path, log: Path, *options: str) -> Iterator[str]:
-    """``python -m search serve --index DIR --port FREE`` until the block ends; yields its URL.
+    """``news-search serve --index DIR`` on a free port until the block ends; its URL.
 
     The output goes to ``log``, which a startup failure quotes.
     """
-    port = free_port()
-    command = [sys.executable, "-m", "search", "serve", "--index", str(index_dir)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--port", str(port), *options], cwd=ROOT, stdout=out, stderr=out
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process, log, timeout=90)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with web_server.background_server(index_dir, log, *options) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

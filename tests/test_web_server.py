@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,10 +21,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from conftest import ROOT, free_port
 from test_web_app import ARTICLES, build_index
 
-from web.server import MAX_HEADER_FIELD, MAX_REQUEST_LINE
+from web.server import MAX_HEADER_FIELD, MAX_REQUEST_LINE, background_server
 
 pytestmark = pytest.mark.slow
 
@@ -97,27 +95,8 @@ def test_a_header_over_the_limit_is_a_json_431(live_server):
 def serving(index_dir: Path, log: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """``news-search serve`` until the block ends, once it answers HTTP at all (a server
     over a damaged index never gets healthy); its URL and process (the arbiter)."""
-    port = free_port()
-    command = [sys.executable, "-m", "search", "serve", "--index", str(index_dir)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*command, "--port", str(port), *options],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=out,
-            stderr=out,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: answer_status(base_url + "/healthz") is not None, 90, log)
-        yield base_url, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with background_server(index_dir, log, *options, healthy=False, timeout=90) as server:
+        yield server.url, server.process
 
 
 def answer_status(url: str) -> int | None:

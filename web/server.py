@@ -17,9 +17,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
+import sys
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
@@ -121,11 +127,11 @@ def serve(
     _NewsSearchServer(Path(index_dir), options).run()
 
 
-def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float = 60.0) -> dict:
-    """Poll ``/healthz`` of a server started as ``process`` until it answers; its JSON.
-
-    For the tests and benchmarks that start ``news-search serve`` as a subprocess.
-    """
+def wait_until_healthy(
+    base_url: str, process: subprocess.Popen, timeout: float = 60.0, any_status: bool = False
+) -> dict | None:
+    """Poll ``/healthz`` of a server started as ``process`` until it answers 200; its JSON
+    (with ``any_status``, until it answers at all; then None)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -134,7 +140,55 @@ def wait_until_healthy(base_url: str, process: subprocess.Popen, timeout: float 
             with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
                 if response.status == 200:
                     return json.loads(response.read())
+        except urllib.error.HTTPError:
+            if any_status:
+                return None
         except (OSError, ValueError):
             pass
         time.sleep(0.2)
     raise RuntimeError(f"server not healthy after {timeout} s")
+
+
+@dataclass
+class BackgroundServer:
+    url: str  # http://127.0.0.1:PORT
+    port: int
+    process: subprocess.Popen  # the gunicorn arbiter
+    health: dict | None  # /healthz's JSON once it answered 200 (None: not waited for)
+
+
+@contextmanager
+def background_server(
+    index_dir: Path, log: Path, *options: str, healthy: bool = True, timeout: float = 120.0
+) -> Iterator[BackgroundServer]:
+    """``news-search serve`` on ``index_dir`` and a free loopback port until the block
+    ends: the one way the tests and the benchmarks start a server.
+
+    It is ready once ``/healthz`` answers 200 or, with ``healthy=False``, once it answers
+    at all (a server over a damaged index never gets healthy). Its output goes to
+    ``log``, whose tail a failed start quotes. At the end it gets SIGTERM (gunicorn's
+    graceful stop), and SIGKILL if it has not stopped within 10 s.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "search", "serve", "--index", str(index_dir)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*command, "--port", str(port), *options],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            health = wait_until_healthy(url, process, timeout, any_status=not healthy)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}:\n{log.read_text(errors='replace')[-4000:]}") from error
+        yield BackgroundServer(url, port, process, health)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
