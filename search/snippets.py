@@ -106,11 +106,15 @@ class Highlighter:
             head, start, end, tail = _passage(text, sentences, start, end)
             if start >= end:
                 continue
-            if out.text.endswith(ELLIPSIS):
-                head = False  # one ellipsis between passages is enough
-            elif out.text and not head and text[last_end:start].strip():
-                out.add_text(" " + ELLIPSIS)  # whole sentences, with others left out between
-            out.add_text((" " if out.text else "") + (ELLIPSIS if head else ""))
+            gap = text[last_end:start]
+            if out.text and not head and not gap.strip():
+                out.add_text(gap)  # the passages meet: the text as it stands between them
+            else:
+                if out.text.endswith(ELLIPSIS):
+                    head = False  # one ellipsis between passages is enough
+                elif out.text and not head:
+                    out.add_text(" " + ELLIPSIS)  # whole sentences, others left out between
+                out.add_text((" " if out.text else "") + (ELLIPSIS if head else ""))
             out.add(text, start, end, [sp for sp in spans if sp[0] >= start and sp[1] <= end])
             if tail:
                 out.add_text(ELLIPSIS)

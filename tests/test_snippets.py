@@ -7,7 +7,7 @@ import re
 from html import unescape
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from search.morphology import word_terms
@@ -199,6 +199,11 @@ SENTENCES = [
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(SENTENCES), min_size=1, max_size=30))
+@example(  # two passages that meet across a line break keep it
+    ["Переговоры министров прошли в Женеве."]
+    + ["«Мы готовы к диалогу», — заявил В. Путин."] * 4
+    + ["Также по теме\n", "Стороны обсудили санкции, пошлины и поставки газа..."]
+)
 def test_snippets_never_glue_an_ellipsis_to_a_stop(chosen):
     text = " ".join(chosen)
     for highlighter in (
