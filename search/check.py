@@ -15,7 +15,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from search import checksums, indexer
+from search import checksums, layout
 from search.durable import INDEX_NAME, open_durable
 from search.locking import current_holder
 from search.schema import decompress_text
@@ -77,17 +77,17 @@ def _check_live_link(root: Path, report: CheckReport) -> Path:
     """The folder ``live`` points to, if the link is sound."""
     if not root.is_dir():
         raise _Unsound(f"{root} is not a folder")
-    link = root / indexer.LIVE
+    link = root / layout.LIVE
     if not link.is_symlink():
         what = "missing" if not link.exists() else "not a symlink"
         raise _Unsound(f"{link} is {what}: no index has been switched live")
     target = os.readlink(link)
     report.live = target
     resolved = link.resolve()
-    builds = (root / indexer.BUILDS).resolve()
+    builds = (root / layout.BUILDS).resolve()
     if resolved.parent != builds:
         raise _Unsound(f"{link} points outside {builds}: {target}")
-    if resolved.name.endswith(indexer.PARTIAL):
+    if resolved.name.endswith(layout.PARTIAL):
         raise _Unsound(f"{link} points to an unfinished build: {target}")
     if not resolved.is_dir():
         raise _Unsound(f"{link} points to a missing folder: {target}")
@@ -145,14 +145,14 @@ def _note_leftovers(root: Path, report: CheckReport) -> None:
     if holder is not None:
         report.notes.append(f"a writer is at work: {holder.describe()}")
         return  # its .partial build and temporary files are in use
-    builds = root / indexer.BUILDS
-    partials = sorted(p.name for p in builds.glob(f"*{indexer.PARTIAL}")) if builds.is_dir() else []
+    builds = root / layout.BUILDS
+    partials = sorted(p.name for p in builds.glob(f"*{layout.PARTIAL}")) if builds.is_dir() else []
     for name in partials:
         report.notes.append(
             f"unfinished build {name} left by a failed build (next build removes it)"
         )
-    if (root / indexer.LIVE_TEMP).is_symlink():
-        report.notes.append(f"{indexer.LIVE_TEMP} left by a failed build (next build removes it)")
+    if (root / layout.LIVE_TEMP).is_symlink():
+        report.notes.append(f"{layout.LIVE_TEMP} left by a failed build (next build removes it)")
 
 
 def _reason(error: BaseException) -> str:

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh.index import EmptyIndexError, FileIndex, LockError
+from whoosh.index import FileIndex, LockError
 from whoosh.writing import IndexWriter
 
 from search.bulk import BulkWriter
@@ -46,25 +46,38 @@ from search.durable import (
     discard_garbage,
     fsync_path,
     fsync_tree,
-    open_durable,
     write_error,
 )
 from search.ingest import read_articles
+from search.layout import (
+    BUILDS,
+    LIVE,
+    LIVE_TEMP,
+    META,
+    PARTIAL,
+    IndexMissing,
+    live_dir,
+    open_live,
+    read_meta,
+    resolve_index_dir,
+)
 from search.locking import IndexBusy, WriterLock
 from search.records import Article, IngestProblem
 from search.schema import build_schema, compress_text
 
-__all__ = ["BuildRefused", "IndexBusy", "IndexMissing", "IndexWriteError", "IngestReport"]
+__all__ = [
+    "BuildRefused",
+    "IndexBusy",
+    "IndexMissing",
+    "IndexWriteError",
+    "IngestReport",
+    "live_dir",
+    "open_live",
+    "read_meta",
+    "resolve_index_dir",
+]
 
-DEFAULT_INDEX = Path("index")
-LIVE = "live"
-BUILDS = "builds"
-PARTIAL = ".partial"
-LIVE_TEMP = f".{LIVE}.tmp"
-META = "build.json"
 WRITER_MEMORY_MB = 256
-OPEN_RETRIES = 20  # a reader opening while a writer commits may see a file vanish
-OPEN_RETRY_SECONDS = 0.05
 WHOOSH_LOCK_SECONDS = 1.0  # least wait for Whoosh's own lock once ours is held
 NAMED_IN_REFUSAL = 3  # lost sources a refusal names before "and N more"
 
@@ -72,10 +85,6 @@ ProblemSink = Callable[[IngestProblem], None]
 Progress = Callable[[int], None]
 
 log = logging.getLogger(__name__)
-
-
-class IndexMissing(Exception):
-    """There is no live index in the folder yet."""
 
 
 class BuildRefused(Exception):
@@ -98,56 +107,6 @@ class IngestReport:
     @property
     def docs_per_second(self) -> float:
         return self.indexed / self.seconds if self.seconds else 0.0
-
-
-def resolve_index_dir(option: str | os.PathLike | None = None) -> Path:
-    """``--index``, else ``NEWS_SEARCH_INDEX``, else ``index/``."""
-    return Path(option or os.environ.get("NEWS_SEARCH_INDEX") or DEFAULT_INDEX)
-
-
-def live_dir(root: Path) -> Path | None:
-    """The folder of the live index, or None when none has been built."""
-    link = root / LIVE
-    if not link.exists():
-        return None
-    return link.resolve()
-
-
-class LiveIndex(FileIndex):
-    """A FileIndex whose refreshed searchers never reuse (or close) the old readers.
-
-    Whoosh's ``Searcher.refresh()`` reuses the reader of every segment whose id is
-    unchanged, but a segment's deletions live in the reader's copy of the segment:
-    a reused reader would go on showing deleted and replaced articles (a replaced
-    one twice). It also closes the readers it does not reuse, under requests still
-    running on the old searcher. Fresh readers cost little (segments are mmapped);
-    the old ones are closed when the last request using them lets go.
-    """
-
-    def reader(self, reuse=None):
-        return super().reader(reuse=None)
-
-
-def open_live(root: Path) -> FileIndex:
-    """The live index, for reading or writing.
-
-    Opening reads the newest table of contents; a writer committing at that moment
-    may delete it (or a build may remove an old build) between the listing and the
-    reading, so a vanished file is retried, as Whoosh's own reader does.
-    """
-    for attempt in range(OPEN_RETRIES):
-        path = live_dir(root)
-        if path is None or not path.is_dir():
-            break
-        try:
-            return open_durable(path, LiveIndex)
-        except EmptyIndexError:
-            break
-        except FileNotFoundError:
-            if attempt == OPEN_RETRIES - 1:
-                raise
-            time.sleep(OPEN_RETRY_SECONDS)
-    raise IndexMissing(f"no index in {root.absolute()}: run `news-search index build` first")
 
 
 def article_document(article: Article) -> dict:
@@ -379,13 +338,6 @@ def _switch_live(root: Path, build_dir: Path) -> None:
     for old in (root / BUILDS).iterdir():
         if old.resolve() not in keep:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def read_meta(root: Path) -> dict:
-    path = live_dir(root)
-    if path is None or not (path / META).exists():
-        return {}
-    return json.loads((path / META).read_text(encoding="utf-8"))
 
 
 # -- update and delete ----------------------------------------------------------------

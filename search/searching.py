@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from whoosh import query as wq
 
-from search import indexer, ranker
+from search import layout, ranker
 from search.correction import correct_words
 from search.plan import Plan, Planner
 from search.query import AnyOf, ParsedQuery, Word, parse, parse_date_bound, plain_words
@@ -118,12 +118,12 @@ class SearchEngine:
         try:
             current = self._arrays
             self._checked = time.monotonic()
-            live = indexer.live_dir(self.root)
+            live = layout.live_dir(self.root)
             if current is not None and live == self._live and current.is_current():
                 return current
             # A fresh searcher, never a refreshed one: requests in flight go on reading
-            # the old one (see ``indexer.LiveIndex``).
-            searcher = indexer.open_live(self.root).searcher()
+            # the old one (see ``layout.LiveIndex``).
+            searcher = layout.open_live(self.root).searcher()
             self._arrays = IndexArrays(searcher, SCORED_FIELDS)
             self._live = live
             if self.warm_suggestions:
@@ -223,7 +223,7 @@ class SearchEngine:
 
     def health(self) -> Health:
         arrays = self.arrays()
-        return Health("ok", arrays.documents, indexer.read_meta(self.root).get("built_at"))
+        return Health("ok", arrays.documents, layout.read_meta(self.root).get("built_at"))
 
 
 def _warm(arrays: IndexArrays) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from search.indexer import IndexMissing
+from search.layout import IndexMissing
 from search.rubrics import rubric_label
 from search.searching import SearchEngine
 from web import api, article, links, pages

@@ -27,7 +27,7 @@ from whoosh.filedb.filestore import StorageError
 from whoosh.filedb.filetables import FileFormatError
 from whoosh.index import IndexError as WhooshIndexError
 
-from search import checksums, indexer
+from search import checksums, layout
 from search.check import verify_checksums
 from search.durable import INDEX_NAME
 
@@ -97,12 +97,12 @@ class IndexGuard:
         with self._lock:
             verdict = self._verdict
             recent = time.monotonic() - verdict.checked < within
-            if recent and indexer.live_dir(self.root) == verdict.live:
+            if recent and layout.live_dir(self.root) == verdict.live:
                 return verdict.problems
             return self._check()
 
     def _check(self) -> list[str]:
-        live = indexer.live_dir(self.root)
+        live = layout.live_dir(self.root)
         problems = verify_checksums(self.root) if live and _has_checksums(live) else []
         if problems and not self._verdict.problems:
             log.error("index %s is damaged: %s", self.root, "; ".join(problems))

@@ -31,7 +31,7 @@ from pathlib import Path
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from search.indexer import IndexMissing
+from search.layout import IndexMissing
 from web import create_app, worker
 from web.engine import get_engine, get_guard
 

@@ -1,0 +1,91 @@
+"""The layout of an index folder, for readers and writers alike.
+
+    index/live -> builds/<stamp>   symlink to the index readers use
+    index/builds/<stamp>/          one complete Whoosh index each, with build.json
+    index/builds/<stamp>.partial/  a build being written (or left by a failed one)
+    index/.writer.lock(.json)      the writer lock (see ``search.locking``)
+
+The read side (``searching``, ``check``, the web) needs only this module and the schema,
+never the writer (``search.indexer``), which brings the bulk writer and its processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from whoosh.index import EmptyIndexError, FileIndex
+
+from search.durable import open_durable
+
+DEFAULT_INDEX = Path("index")
+LIVE = "live"
+BUILDS = "builds"
+PARTIAL = ".partial"
+LIVE_TEMP = f".{LIVE}.tmp"
+META = "build.json"
+OPEN_RETRIES = 20  # a reader opening while a writer commits may see a file vanish
+OPEN_RETRY_SECONDS = 0.05
+
+
+class IndexMissing(Exception):
+    """There is no live index in the folder yet."""
+
+
+def resolve_index_dir(option: str | os.PathLike | None = None) -> Path:
+    """``--index``, else ``NEWS_SEARCH_INDEX``, else ``index/``."""
+    return Path(option or os.environ.get("NEWS_SEARCH_INDEX") or DEFAULT_INDEX)
+
+
+def live_dir(root: Path) -> Path | None:
+    """The folder of the live index, or None when none has been built."""
+    link = root / LIVE
+    if not link.exists():
+        return None
+    return link.resolve()
+
+
+class LiveIndex(FileIndex):
+    """A FileIndex whose refreshed searchers never reuse (or close) the old readers.
+
+    Whoosh's ``Searcher.refresh()`` reuses the reader of every segment whose id is
+    unchanged, but a segment's deletions live in the reader's copy of the segment:
+    a reused reader would go on showing deleted and replaced articles (a replaced
+    one twice). It also closes the readers it does not reuse, under requests still
+    running on the old searcher. Fresh readers cost little (they open the files, reading
+    little of them); the old ones are closed when the last request using them lets go.
+    """
+
+    def reader(self, reuse=None):
+        return super().reader(reuse=None)
+
+
+def open_live(root: Path) -> FileIndex:
+    """The live index, for reading or writing.
+
+    Opening reads the newest table of contents; a writer committing at that moment
+    may delete it (or a build may remove an old build) between the listing and the
+    reading, so a vanished file is retried, as Whoosh's own reader does.
+    """
+    for attempt in range(OPEN_RETRIES):
+        path = live_dir(root)
+        if path is None or not path.is_dir():
+            break
+        try:
+            return open_durable(path, LiveIndex)
+        except EmptyIndexError:
+            break
+        except FileNotFoundError:
+            if attempt == OPEN_RETRIES - 1:
+                raise
+            time.sleep(OPEN_RETRY_SECONDS)
+    raise IndexMissing(f"no index in {root.absolute()}: run `news-search index build` first")
+
+
+def read_meta(root: Path) -> dict:
+    path = live_dir(root)
+    if path is None or not (path / META).exists():
+        return {}
+    return json.loads((path / META).read_text(encoding="utf-8"))
