@@ -9,7 +9,6 @@ once, the right form in over fifty articles).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.newsgen import write_jsonl
 from search import indexer
 from web import server as web_server
 
@@ -229,16 +229,19 @@ class WebCorpus:
 @pytest.fixture(scope="session")
 def web_corpus(tmp_path_factory: pytest.TempPathFactory) -> WebCorpus:
     """A real index on disk: the seed article, the hand-written and the talks articles."""
-    folder = tmp_path_factory.mktemp("web-corpus")
     articles = [XSS_ARTICLE, *hand_written_articles(), *talks_articles()]
-    jsonl = folder / "articles.jsonl"
-    jsonl.write_text(
-        "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles), encoding="utf-8"
-    )
-    root = folder / "index"
-    report = indexer.build(root, [SEEDS, jsonl])
-    assert report.skipped == 0, report.problems
+    root = build_index(tmp_path_factory.mktemp("web-corpus"), articles, SEEDS)
     return WebCorpus(root, articles)
+
+
+def build_index(folder: Path, articles: list[dict], *more_sources: Path) -> Path:
+    """A real index of ``articles`` (and of ``more_sources``) in ``folder``/index."""
+    folder.mkdir(parents=True, exist_ok=True)
+    jsonl = write_jsonl(folder / "articles.jsonl", articles)
+    root = folder / "index"
+    report = indexer.build(root, [*more_sources, jsonl])
+    assert report.skipped == 0, report.problems
+    return root
 
 
 # --- a real server process -----------------------------------------------------------------

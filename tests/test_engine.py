@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from conftest import build_index
 
 from search import indexer
 from search.results import FacetCount
@@ -21,14 +21,7 @@ WORDS = [
 
 
 def build(tmp_path: Path, articles: list[dict]) -> SearchEngine:
-    source = tmp_path / "articles.jsonl"
-    source.write_text(
-        "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles), encoding="utf-8"
-    )
-    root = tmp_path / "index"
-    report = indexer.build(root, [source])
-    assert report.skipped == 0, report.problems
-    return SearchEngine(root)
+    return SearchEngine(build_index(tmp_path, articles))
 
 
 @pytest.fixture

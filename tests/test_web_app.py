@@ -8,12 +8,12 @@ and returned, the OpenAPI server, the typing flag, and a damaged index answered 
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+from conftest import build_index
 from flask.testing import FlaskClient
 
 from search import indexer
@@ -45,19 +45,6 @@ ARTICLES = [
     {"id": "long-1", "title": "Рекордный заголовок " + "очень длинный заголовок " * 100,
      "text": "Переговоры о заголовках.", "date": "2016-04-04", "topic": "sport"},
 ]  # fmt: skip
-
-
-def build_index(folder: Path, articles: list[dict]) -> Path:
-    """A real index of ``articles`` in ``folder``/index."""
-    folder.mkdir(parents=True, exist_ok=True)
-    source = folder / "articles.jsonl"
-    source.write_text(
-        "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles), encoding="utf-8"
-    )
-    root = folder / "index"
-    report = indexer.build(root, [source])
-    assert report.skipped == 0, report.problems
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from test_web_app import ARTICLES, build_index
+from conftest import build_index
+from test_web_app import ARTICLES
 
 from web.server import MAX_HEADER_FIELD, MAX_REQUEST_LINE, background_server
 
