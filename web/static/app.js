@@ -58,6 +58,7 @@
   };
 
   var sequence = 0; // number of the newest results request; older answers are dropped
+  var shown = location.search; // the search whose results the page shows
   var controller = null;
   var timer = null;
 
@@ -118,6 +119,7 @@
       })
       .then(function (html) {
         if (mine !== sequence) return;
+        shown = search;
         results.innerHTML = html;
         results.removeAttribute("aria-busy");
         openFilters();
@@ -171,6 +173,9 @@
   });
 
   window.addEventListener("popstate", function () {
+    // Following an in-page link (the skip link's #results) is a popstate too: the
+    // search did not change, and reloading the results would drop the focus it moved.
+    if (location.search === shown) return;
     window.clearTimeout(timer);
     hideSuggestions();
     load(location.search, "none");
