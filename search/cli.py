@@ -13,6 +13,7 @@ import click
 
 from search import indexer
 from search.check import verify_checksums
+from search.follow.command import follow_command
 from search.progress import Progress, estimate_records
 from search.records import IngestProblem
 from search.results import SearchResult
@@ -436,3 +437,6 @@ def serve_command(index_dir, host, port, workers, threads) -> None:
     root = indexer.resolve_index_dir(index_dir)
     ensure_index(root)
     serve(root, host=host, port=port, workers=workers, threads=threads)
+
+
+main.add_command(follow_command)

@@ -99,3 +99,4 @@ class Health:
     status: str  # "ok"
     documents: int  # live articles
     index_built_at: str | None  # when the live index was built (ISO 8601, UTC)
+    follower_last_seen: str | None = None  # when `news-search follow` last ran (ISO 8601, UTC)

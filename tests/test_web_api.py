@@ -101,7 +101,8 @@ def test_healthz(live_server, web_corpus, spec):
     response = get(live_server, "/healthz")
     assert response.status_code == 200
     body = response.json()
-    assert list(body) == ["status", "documents", "index_built_at"]
+    assert list(body) == ["status", "documents", "index_built_at", "follower_last_seen"]
+    assert body["follower_last_seen"] is None  # no follower on this index
     assert body["status"] == "ok"
     assert body["documents"] == len(web_corpus.articles) + 1  # and the seed article
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d", body["index_built_at"])
@@ -112,7 +113,8 @@ def test_openapi_document_is_structurally_valid(spec):
     assert spec["openapi"].startswith("3.")
     assert spec["info"]["title"] and spec["info"]["version"]
     assert set(spec["paths"]) == {
-        "/api/search", "/api/suggest", "/api/doc/{id}", "/healthz", "/api/openapi.json",
+        "/api/search", "/api/suggest", "/api/doc/{id}", "/api/feeds", "/healthz",
+        "/api/openapi.json",
     }  # fmt: skip
     schemas = spec["components"]["schemas"]
     refs: list[str] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from search.follow.state import status as feeds_status
 from search.layout import IndexMissing
 from search.rubrics import rubric_label
 from search.searching import SearchEngine
@@ -63,6 +64,7 @@ def create_app(index_dir: Path, engine: SearchEngine | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters.update(ru_date=links.ru_date, number=links.number)
     app.jinja_env.globals.update(
+        feeds_updated=lambda: feeds_status(app.config["INDEX_DIR"])["follower"]["updated_text"],
         rubric_label=rubric_label,
         paragraphs=article.paragraphs,
         plural=links.plural,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, request
+from dataclasses import replace
 
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+
+from search.follow.state import status as feeds_status
 from search.searching import SearchError
 from web import engine
 from web.engine import get_engine
@@ -56,4 +59,11 @@ def openapi() -> Response:
 
 @bp.get("/healthz")
 def health() -> Response:
-    return json_response(get_engine().health())
+    follower = feeds_status(current_app.config["INDEX_DIR"])["follower"]
+    return json_response(replace(get_engine().health(), follower_last_seen=follower["last_seen"]))
+
+
+@bp.get("/api/feeds")
+def feeds() -> Response:
+    """What ``news-search follow`` reads: each feed's last poll, items and recent errors."""
+    return jsonify(feeds_status(current_app.config["INDEX_DIR"]))

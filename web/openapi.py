@@ -162,6 +162,19 @@ def openapi_spec() -> dict:
                     },
                 }
             },
+            "/api/feeds": {
+                "get": {
+                    "operationId": "feeds",
+                    "summary": "The feeds `news-search follow` reads: last poll, items, errors",
+                    "responses": {
+                        "200": {
+                            "description": "The follower (last seen, «обновлено N минут "
+                            "назад») and each feed's polls, item counts and recent errors",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "operationId": "health",
