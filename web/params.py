@@ -12,6 +12,8 @@ from collections.abc import Mapping
 
 from search.query import MAX_QUERY_LENGTH
 from search.searching import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
     SearchError,
     SearchRequest,
     parse_date_option,
@@ -20,7 +22,6 @@ from search.searching import (
 DEFAULT_PER_PAGE = 10
 MAX_FILTER_LENGTH = 200
 MAX_SUGGESTIONS = 10
-ANY_NUMBER = 999_999_999  # what nine digits hold: the range is SearchRequest.validate's
 #: The longest value of the other parameters (sort, page, dates, flags) worth reading.
 MAX_OPTION_LENGTH = 20
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
@@ -66,6 +67,17 @@ def _date(args: Mapping[str, str], name: str, last: bool) -> dt.date | None:
     return parse_date_option(value, last=last)
 
 
+def _digits(args: Mapping[str, str], name: str, default: int, wanted: str) -> int:
+    """A count parameter as digits (its range is ``SearchRequest.validate``'s to check;
+    ``wanted`` says it for a value that is no number at all)."""
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not _WHOLE_NUMBER.fullmatch(raw.strip()):
+        raise SearchError(f"bad_{name}", f"{name} must be {wanted}")
+    return int(raw)
+
+
 def typing_flag(args: Mapping[str, str]) -> bool:
     """``typing=1`` (or ``true``): the last word is still being typed (search as you type)."""
     return args.get("typing", "").strip().lower() in _TRUE
@@ -88,8 +100,10 @@ def search_request(args: Mapping[str, str]) -> SearchRequest:
     """
     request = SearchRequest(
         q=query_text(args),
-        page=whole_number(args, "page", 1, 0, ANY_NUMBER, "bad_page"),
-        per_page=whole_number(args, "per_page", DEFAULT_PER_PAGE, 0, ANY_NUMBER, "bad_per_page"),
+        page=_digits(args, "page", 1, f"a whole number from 1 to {MAX_PAGE}"),
+        per_page=_digits(
+            args, "per_page", DEFAULT_PER_PAGE, f"a whole number from 1 to {MAX_PER_PAGE}"
+        ),
         sort=args.get("sort") or "relevance",
         date_from=_date(args, "from", last=False),
         date_to=_date(args, "to", last=True),
