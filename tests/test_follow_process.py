@@ -93,19 +93,19 @@ def assert_each_once(index: Path, articles: list) -> None:
         assert len(found(index, marker(article.slug))) == 1, article.slug
 
 
+def follow_once(toml: Path, index: Path, timeout: float) -> subprocess.CompletedProcess:
+    """``python -m search.follow FEEDS --index DIR --once`` as a process of its own."""
+    command = [sys.executable, "-m", "search.follow", str(toml), "--index", str(index), "--once"]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
 def test_sigterm_finishes_the_batch_and_a_second_follower_is_refused(news, tmp_path: Path) -> None:
     toml, articles = news
     index, log = tmp_path / "index", tmp_path / "follow.log"
     follower = start(toml, index, log)
     try:
         wait_until(lambda: status(index)["follower"]["running"] and batch_in_flight(index))
-        second = subprocess.run(
-            [sys.executable, "-m", "search.follow", str(toml), "--index", str(index), "--once"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        second = follow_once(toml, index, timeout=60)
         assert second.returncode == 1 and "another follower" in second.stderr
         workers = process_tree(follower.pid)[1:]
         assert len(workers) >= 2  # the extracting and the indexing process (and a tracker)
@@ -118,13 +118,7 @@ def test_sigterm_finishes_the_batch_and_a_second_follower_is_refused(news, tmp_p
     assert not list(state_dir(index).glob("batch-*.jsonl"))
     wait_until(lambda: gone(workers), timeout=10)
     assert not status(index)["follower"]["running"]
-    rest = subprocess.run(
-        [sys.executable, "-m", "search.follow", str(toml), "--index", str(index), "--once"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    rest = follow_once(toml, index, timeout=120)
     assert rest.returncode == 0, rest.stderr
     assert_each_once(index, articles)
 
