@@ -91,6 +91,22 @@ def parse_date_option(value: str | None, last: bool) -> dt.date | None:
     return bound
 
 
+@dataclass
+class Match:
+    """A request's matching documents over one index generation, and their scores."""
+
+    arrays: IndexArrays
+    plan: Plan
+    scores: ranker.Scores
+    matched: np.ndarray | None  # None: nothing to match (an empty query)
+    corrected: str | None = None
+    did_you_mean: str | None = None
+
+    @property
+    def total(self) -> int:
+        return int(self.matched.sum()) if self.matched is not None else 0
+
+
 class SearchEngine:
     """An index folder opened for searching; the searcher is reused and reopened on change."""
 
@@ -134,9 +150,9 @@ class SearchEngine:
 
     # -- search --------------------------------------------------------------------
 
-    def search(self, request: SearchRequest) -> SearchResult:
-        """Run a search."""
-        started = time.perf_counter()
+    def match(self, request: SearchRequest) -> Match:
+        """What a request matches, scored: the part of a search that every view of the
+        results (hits, timeline, terms, export, feed) shares."""
         request.validate()
         arrays = self.arrays()
         parsed, typed = _parse(request.q, request.typing)
@@ -154,6 +170,13 @@ class SearchEngine:
             matched = arrays.alive.copy() if _has_filters(request, parsed) else None
         if matched is not None:
             matched &= self._filter_mask(arrays, request, parsed)
+        return Match(arrays, plan, scores, matched, corrected, did_you_mean)
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Run a search."""
+        started = time.perf_counter()
+        found = self.match(request)
+        arrays, plan, scores, matched = found.arrays, found.plan, found.scores, found.matched
         first = (request.page - 1) * request.per_page
         order = ranker.order(arrays, plan, matched, scores, request.sort, first + request.per_page)
         highlighter = _highlighter(plan)
@@ -163,9 +186,9 @@ class SearchEngine:
         ]
         return SearchResult(
             query=request.q,
-            corrected_query=corrected,
-            did_you_mean=did_you_mean,
-            total=int(matched.sum()) if matched is not None else 0,
+            corrected_query=found.corrected,
+            did_you_mean=found.did_you_mean,
+            total=found.total,
             total_full=scores.full_count(matched) if matched is not None else 0,
             page=request.page,
             per_page=request.per_page,
