@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import msgspec
 
+from search.export import FORMATS, MAX_ROWS, ExportRow
 from search.query import MAX_QUERY_LENGTH
 from search.results import Health
-from search.searching import MAX_PAGE, MAX_PER_PAGE, SORTS
+from search.searching import GROUPS, MAX_PAGE, MAX_PER_PAGE, SORTS
+from search.terms import DEFAULT_TERMS, MAX_TERMS, SAMPLE_SIZE, SignificantTerms
+from search.timeline import AUTO, CHART_BUCKETS, INTERVALS, MAX_BUCKETS, MAX_QUERIES, Timeline
 from web.params import DEFAULT_PER_PAGE, MAX_SUGGESTIONS
 from web.payload import ApiDocument, ApiSearchResult, ErrorBody, Suggestions
 
@@ -76,10 +79,19 @@ _SEARCH_PARAMETERS = [
         enum=["0", "1", "true", "false"],
         default="0",
     ),
+    _string_param(
+        "group",
+        "duplicates: copies of an article collapse into its best hit (hits[].duplicates); "
+        "story: also the articles of one story, across sources (hits[].story); none: each "
+        "article is a hit",
+        enum=list(GROUPS),
+        default="duplicates",
+    ),
 ]
 
 #: The types the endpoints answer with; their schemas are generated from the types.
 _TYPES = (ApiSearchResult, ApiDocument, Suggestions, Health, ErrorBody)
+_TYPES += (Timeline, SignificantTerms, ExportRow)
 
 
 def _schemas() -> dict:
@@ -197,6 +209,98 @@ def openapi_spec() -> dict:
                     },
                 }
             },
+            **_research_paths(),
         },
         "components": {"schemas": _schemas()},
+    }
+
+
+def _research_paths() -> dict:
+    """The views of a search beyond its hits (``web.research``): the search's parameters,
+    and their own."""
+    filters = [p for p in _SEARCH_PARAMETERS if p["name"] not in ("page", "per_page", "typing")]
+    unsorted = [p for p in filters if p["name"] != "sort"]
+    rows = {"type": "string", "description": "A whole number, as text"}
+
+    def get(operation: str, summary: str, parameters: list, ok: dict) -> dict:
+        responses = {"200": ok, "400": _ERROR, "414": _TOO_LONG, "503": _UNAVAILABLE}
+        return {"get": {"operationId": operation, "summary": summary,
+                        "parameters": parameters, "responses": responses}}  # fmt: skip
+
+    return {
+        "/api/timeline": get(
+            "timeline",
+            "Matching articles per day, week, month or year; undated ones counted apart",
+            [
+                *unsorted,
+                _string_param(
+                    "interval",
+                    f"Bucket size; auto: the finest within {CHART_BUCKETS} buckets "
+                    f"(at most {MAX_BUCKETS})",
+                    enum=[*INTERVALS, AUTO],
+                    default="month",
+                ),
+                _string_param("by", "source: each bucket's count per source", enum=["source"]),
+                {
+                    "name": "compare",
+                    "in": "query",
+                    "required": False,
+                    "description": f"Up to {MAX_QUERIES - 1} more queries (repeat the "
+                    "parameter), with the same filters: each is a member of `series`, "
+                    "counted on the same buckets",
+                    "schema": {"type": "array", "items": {"type": "string"}},
+                    "style": "form",
+                    "explode": True,
+                },
+            ],
+            _json(
+                "Timeline",
+                "Buckets from the first to the last dated match (empty ones included); "
+                "undated + the counts = total = /api/search's total",
+            ),
+        ),
+        "/api/terms": get(
+            "terms",
+            "Lemmas over-represented in the matching articles (as significant_terms)",
+            [*unsorted, _int_param("size", "How many terms", DEFAULT_TERMS, MAX_TERMS)],
+            _json(
+                "SignificantTerms",
+                f"JLH-scored lemmas of the headlines and leads of the {SAMPLE_SIZE} best "
+                "matches against the whole index",
+            ),
+        ),
+        "/api/export": get(
+            "export",
+            "Every matching article, streamed, best first (or by sort)",
+            [
+                *filters,
+                _string_param(
+                    "format", "csv (with a header row) or jsonl", enum=list(FORMATS), default="csv"
+                ),  # fmt: skip
+                _int_param("limit", "At most this many articles", MAX_ROWS, MAX_ROWS),
+            ],
+            {
+                "description": "CSV with the header id,date,source,topic,title,url,score, or "
+                "one ExportRow a line. X-Export-Truncated says whether more matched than "
+                f"were sent (the cap is {MAX_ROWS:,})",
+                "headers": {
+                    "X-Export-Total": {"description": "Matching articles", "schema": rows},
+                    "X-Export-Rows": {"description": "Rows sent", "schema": rows},
+                    "X-Export-Truncated": {"schema": {"type": "string", "enum": ["true", "false"]}},
+                },
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/x-ndjson": {"schema": {"$ref": "#/components/schemas/ExportRow"}},
+                },
+            },
+        ),
+        "/feed": get(
+            "feed",
+            "An Atom feed of the newest matching articles (for feed readers)",
+            unsorted,
+            {
+                "description": "Atom 1.0, newest first, links to the article pages",
+                "content": {"application/atom+xml": {"schema": {"type": "string"}}},
+            },
+        ),
     }
