@@ -1,7 +1,9 @@
 """Corpus and judgement loading, relevance scoring and latency statistics.
 
 Pure functions with no engine-specific code, so that any engine (ours or a peer) is scored the
-same way: MRR@k and recall@k per query kind and overall, as in ``../shared/eval/README.md``.
+same way: MRR@k and recall@k per query kind and overall, as in ``../shared/eval/README.md``;
+topical judgements (many relevant articles a query) by ``search.evaluation.measure``
+(ir-measures): nDCG@10, P@10, AP@100, MRR@10, recall@10.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from search.evaluation import DEPTH, measure
+
 #: Where the shared corpus and judgements live, relative to the project root.
 SHARED_DIR = Path(__file__).resolve().parents[1] / ".." / "shared"
 CORPUS_DIR = SHARED_DIR / "corpus"
 JUDGEMENTS_PATH = SHARED_DIR / "eval" / "known-item.jsonl"
+TOPICAL_PATH = SHARED_DIR / "eval" / "topical.jsonl"
 
 #: The key under which the figures over all queries are reported, next to the per-kind ones.
 ALL = "all"
@@ -145,6 +150,32 @@ def score_engine(
         for kind, (n, rr_sum, recall_sum) in sorted(sums.items(), key=lambda kv: kv[0] == ALL)
     }
     return {"by_kind": by_kind, "latencies_ms": latencies}
+
+
+def sample_topical(judgements: list[dict], articles: list[dict]) -> list[dict]:
+    """The topical judgements of a sampled corpus: relevant articles outside it left out, and
+    the queries left with fewer than two (no longer topical) dropped."""
+    ids = {article["id"] for article in articles}
+    kept = [{**j, "relevant": [rid for rid in j["relevant"] if rid in ids]} for j in judgements]
+    return [j for j in kept if len(j["relevant"]) > 1]
+
+
+def score_topical(
+    search_fn: Callable[[str, int], list[str]], judgements: list[dict], depth: int = DEPTH
+) -> dict:
+    """Every topical query through ``search_fn(query, depth)``, scored like ``news-search eval``.
+
+    Returns ``{"by_kind": {kind: {"n", "ndcg@10", "p@10", "ap@100", "mrr@10", "recall@10"},
+    "all": {...}}, "latencies_ms": [...]}``; the judgements need a ``qid``
+    (``search.evaluation.load_judgements`` gives one).
+    """
+    rankings: dict[str, list[str]] = {}
+    latencies: list[float] = []
+    for judgement in judgements:
+        started = time.perf_counter()
+        rankings[judgement["qid"]] = search_fn(judgement["query"], depth)
+        latencies.append((time.perf_counter() - started) * 1000.0)
+    return {"by_kind": measure(judgements, rankings), "latencies_ms": latencies}
 
 
 def percentile(values: Iterable[float], p: float) -> float:

@@ -4,8 +4,14 @@ The shared file is a sample that ranking may be tuned on; the engine is judged o
 made the same way. This module makes such other queries from the corpus, on articles that the
 shared file does not use, so that a change can be checked for generalizing beyond the sample::
 
-    python -m benchmarks.heldout --seed 1 --per-kind 200 --out /tmp/heldout.jsonl
+    python -m benchmarks.heldout --seed 1 --per-kind 200 --out /tmp/heldout.jsonl \
+        --topical-out /tmp/heldout-topical.jsonl
     news-search eval /tmp/heldout.jsonl --index INDEX
+    news-search eval /tmp/heldout-topical.jsonl --index INDEX_WITHOUT_TAGS
+
+Topical queries (``topical``) are made like ``../shared/eval/topical.jsonl``: an editor tag
+of 15-300 articles that the shared file does not use is the query, every article with the
+tag relevant.
 
 Each query is one JSON line ``{"qid": "<kind>-<n>", "kind", "query", "relevant": [id]}``, one
 article per query and no article twice. The recipe of each kind (``../shared/eval/README.md``),
@@ -39,7 +45,13 @@ from pathlib import Path
 
 import click
 
-from benchmarks.evaluate import CORPUS_DIR, JUDGEMENTS_PATH, load_corpus, load_judgements
+from benchmarks.evaluate import (
+    CORPUS_DIR,
+    JUDGEMENTS_PATH,
+    TOPICAL_PATH,
+    load_corpus,
+    load_judgements,
+)
 from search.analysis import WORD
 from search.correction import RUSSIAN_LETTERS, to_latin_layout
 from search.morphology import morph_analyzer
@@ -58,6 +70,9 @@ LEAD_WORDS = (3, 5)
 YO_OTHER_WORDS = (1, 2)  # besides the one word with ё
 #: The letter rows of the Russian keyboard, for the neighbouring keys of a typo.
 RUSSIAN_ROWS = ("йцукенгшщзхъ", "фывапролджэ", "ячсмитьбю")
+#: Articles a tag of a topical query has, as in the shared topical file.
+TOPICAL_SIZES = (15, 300)
+TOPICAL_COUNT = 300  # as many as the shared topical file has
 
 _CYRILLIC_WORD = re.compile("[а-яё]+(?:-[а-яё]+)*")
 _STRIP = re.compile(f"[{INVISIBLE}{COMBINING}]")
@@ -296,6 +311,44 @@ def generate(
     return judgements
 
 
+def tag_counts(articles: Iterable[dict]) -> dict[str, list[str]]:
+    """Each editor tag (lower case, trimmed) -> the ids of the articles that have it."""
+    tagged: dict[str, list[str]] = {}
+    for article in articles:
+        for tag in dict.fromkeys((t or "").strip().lower() for t in article.get("tags") or ()):
+            if tag:
+                tagged.setdefault(tag, []).append(article["id"])
+    return tagged
+
+
+def topical(
+    articles: list[dict], count: int = TOPICAL_COUNT, seed: int = 1, exclude: Iterable[str] = ()
+) -> list[dict]:
+    """``count`` topical judgements made like ``../shared/eval/topical.jsonl``: an editor tag
+    with :data:`TOPICAL_SIZES` articles is the query, every article with it relevant.
+
+    Tags in ``exclude`` (those of the shared file) are never used, nor generic ones: tags
+    that name a source (``rt``, ``сюжеты rt``) or have no Cyrillic letter. The tags are
+    drawn in an order shuffled by ``seed``; fewer than ``count`` when the corpus runs out.
+    """
+    excluded = {tag.strip().lower() for tag in exclude}
+    sources = {(a.get("source") or "").strip().lower() for a in articles} - {""}
+    low, high = TOPICAL_SIZES
+    tags = sorted(
+        (tag, ids)
+        for tag, ids in tag_counts(articles).items()
+        if low <= len(ids) <= high
+        and tag not in excluded
+        and re.search("[а-яё]", tag)
+        and not sources & set(tag.split())
+    )
+    random.Random(seed).shuffle(tags)
+    return [
+        {"qid": f"topical-{n}", "kind": "topical", "query": tag, "relevant": ids}
+        for n, (tag, ids) in enumerate(tags[:count], 1)
+    ]
+
+
 def write_judgements(judgements: list[dict], path: Path) -> None:
     """One JSON object a line, UTF-8, as in the shared file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -329,9 +382,30 @@ def write_judgements(judgements: list[dict], path: Path) -> None:
     show_default=True,
     help="Judgements whose articles are not used (skipped when the file is absent).",
 )
-def main(seed: int, per_kind: int, out_path: Path, corpus_dir: Path, judgements_path: Path) -> None:
-    """Write fresh known-item queries, made like the shared ones, on other articles."""
+@click.option(
+    "--topical-out",
+    "topical_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write topical judgements here: TOPICAL_COUNT other editor tags, made like the "
+    "shared topical file (whose tags are not used, when it is there).",
+)
+def main(
+    seed: int,
+    per_kind: int,
+    out_path: Path,
+    corpus_dir: Path,
+    judgements_path: Path,
+    topical_path: Path | None,
+) -> None:
+    """Write fresh known-item queries, made like the shared ones, on other articles (and
+    topical ones on other tags)."""
     articles = load_corpus(corpus_dir)
+    if topical_path is not None:
+        shared = TOPICAL_PATH.is_file()
+        tags = [j["query"] for j in load_judgements(TOPICAL_PATH)] if shared else []
+        made = topical(articles, TOPICAL_COUNT, seed, exclude=tags)
+        write_judgements(made, topical_path)
+        click.echo(f"wrote {len(made)} topical queries to {topical_path}", err=True)
     exclude: set[str] = set()
     if judgements_path.is_file():
         exclude = {rid for j in load_judgements(judgements_path) for rid in j["relevant"]}

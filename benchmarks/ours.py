@@ -36,16 +36,20 @@ class OursEngine:
     The build reads a JSON Lines file as the ``index build`` command does, so :meth:`prepare`
     writes the articles to one first; the harness calls it before the timed :meth:`build`, so
     only indexing is timed. ``root`` keeps the index (for the server benchmark or a profile)
-    instead of building in a temporary directory that :meth:`close` removes.
+    instead of building in a temporary directory that :meth:`close` removes. ``tags=False``
+    leaves the editors' tags out (``index build --without-tags``), for topical judgements.
     """
 
     name = "ours"
 
-    def __init__(self, root: str | Path | None = None, procs: int | None = None) -> None:
+    def __init__(
+        self, root: str | Path | None = None, procs: int | None = None, tags: bool = True
+    ) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="bench-ours-"))
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)
         self.root = Path(root) if root is not None else self._tmp / "index"
         self.procs = procs or os.cpu_count() or 1
+        self.tags = tags
         self._source = self._tmp / "articles.jsonl"
         self._engine: SearchEngine | None = None
         self.report: indexer.IngestReport | None = None
@@ -58,7 +62,7 @@ class OursEngine:
         """Build the index with ``search.indexer.build`` on all cores and open it."""
         if not self._source.exists():
             self.prepare(articles)
-        self.report = indexer.build(self.root, [self._source], procs=self.procs)
+        self.report = indexer.build(self.root, [self._source], procs=self.procs, tags=self.tags)
         if self.report.indexed != len(articles):
             raise RuntimeError(
                 f"indexed {self.report.indexed} of {len(articles)} articles "

@@ -23,6 +23,9 @@ from benchmarks.quiet import QUIET_SHARE
 
 MB = 1_000_000
 OURS = "ours"
+#: The topical measures of the report, as ``search.evaluation`` names them, and their headings.
+TOPICAL_MEASURES = ("ndcg@10", "p@10", "ap@100")
+TOPICAL_COLUMNS = ("nDCG@10", "P@10", "AP@100")
 KIND_ORDER = ("inflected", "lead", "yo", "layout", "typo", ALL)
 
 #: The targets of the issue, for 2 cores. Build speed is ours at every scale; latency is the
@@ -417,6 +420,24 @@ def format_relevance(run: dict, key: str = "by_kind") -> list[str]:
     return _table(header, rows, "lr" + "r" * len(done))
 
 
+def format_topical(run: dict) -> list[str]:
+    """nDCG@10 / P@10 / AP@100 of every engine on the topical judgements and the held-out tags
+    (``topical`` and ``topical_heldout`` of each result), one row an engine."""
+    done = [r for r in _done(run["results"]) if "topical" in r]
+    sets = [key for key in ("topical", "topical_heldout") if any(key in r for r in done)]
+    titles = {"topical": "judgements", "topical_heldout": "held-out tags"}
+    header = ["engine", *(f"{titles[key]}: {m}" for key in sets for m in TOPICAL_COLUMNS)]
+    rows = []
+    for r in done:
+        name = f"**{r['engine']}**" if r["engine"] == OURS else r["engine"]
+        cells = []
+        for key in sets:
+            scores = r.get(key, {}).get(ALL)
+            cells += [f"{scores[m]:.3f}" if scores else "–" for m in TOPICAL_MEASURES]
+        rows.append([name, *cells])
+    return _table(header, rows, "l" + "r" * (len(header) - 1))
+
+
 def format_ratios(run: dict) -> list[str]:
     """Our figures divided by each peer's: above 1 is better for speed and relevance, below 1
     is better for size and latency."""
@@ -606,6 +627,21 @@ def render_markdown(data: dict) -> str:
                 f"{heldout['seed']}) on articles the judgements do not use.",
                 "",
                 *format_relevance(base, "heldout_by_kind"),
+                "",
+            ]
+        topical = meta.get("topical") or {}
+        if any("topical" in r for r in base["results"]):
+            held = f" and {topical['heldout']:,} held-out tags" if topical.get("heldout") else ""
+            lines += [
+                f"### Topical relevance at {scale}× ({topical['queries']:,} judged tags{held})",
+                "",
+                f"`{topical['path']}`: each query an editor tag, every article with the tag "
+                "relevant; the first 100 hits of each engine, on indexes without tags (ours "
+                "`index build --without-tags`; the peers index title, summary and text). The "
+                "held-out tags are other tags of 15-300 articles made the same way "
+                "(`benchmarks/heldout.py`). AP@100 is divided by min(relevant, 100).",
+                "",
+                *format_topical(base),
                 "",
             ]
         ratios = format_ratios(base)

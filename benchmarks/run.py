@@ -30,15 +30,19 @@ from benchmarks.engine import Engine
 from benchmarks.evaluate import (
     CORPUS_DIR,
     JUDGEMENTS_PATH,
+    TOPICAL_PATH,
     expand_judgements,
     load_corpus,
     load_judgements,
     replicate,
     sample_corpus,
+    sample_topical,
     score_engine,
+    score_topical,
 )
 from benchmarks.harness import benchmark_engine
 from benchmarks.heldout import generate as generate_heldout
+from benchmarks.heldout import topical as heldout_topical
 from benchmarks.options import NameList, NumberList, corpus_option, judgements_option
 from benchmarks.ours import OursEngine
 from benchmarks.peers import TEXT_FIELDS, PostgresEngine, make_peer
@@ -46,6 +50,7 @@ from benchmarks.profiling import profile_calls
 from benchmarks.quiet import QUIET_SHARE, CpuMeter, wait_until_quiet
 from benchmarks.report import machine_info, write_report
 from benchmarks.server import DEFAULT_CONCURRENCY, DEFAULT_THREADS, benchmark_server
+from search.evaluation import load_judgements as load_topical
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = BENCH_DIR / "RESULTS.md"
@@ -69,9 +74,13 @@ def _display(path: Path) -> str:
 
 
 def make_engine(short: str, root: Path | None = None) -> Engine:
-    """Our engine (keeping its index in ``root`` when given) or the peer called ``short``."""
+    """Our engine (keeping its index in ``root`` when given) or the peer called ``short``.
+
+    Ours is built without the editors' tags, which the topical judgements are made of (the
+    peers index title, summary and text only); tags are a filter, never ranked, so the
+    known-item figures are those of an index with tags."""
     if short == "ours":
-        return OursEngine(root=root)
+        return OursEngine(root=root, tags=False)
     return make_peer(short, TEXT_FIELDS)
 
 
@@ -109,6 +118,7 @@ def run_benchmarks(
     quiet_check_s: float = 1.0,
     max_wait_s: float = 300.0,
     heldout_seed: int = 1,
+    topical_path: Path | None = TOPICAL_PATH,
     log: Log = print,
 ) -> dict:
     """Measure ``engines`` at every scale (and the server on the first scale's index of ours),
@@ -125,7 +135,9 @@ def run_benchmarks(
     each engine ran is measured (:class:`~benchmarks.quiet.CpuMeter`) for the report.
     ``heldout_seed`` > 0: every engine is also scored at 1x on fresh queries made the same
     way as the judgements, on other articles (:mod:`benchmarks.heldout`), since ranking may
-    have been tuned on the judgements themselves.
+    have been tuned on the judgements themselves. ``topical_path``: at 1x every engine is also
+    scored on those topical judgements (nDCG@10, P@10, AP@100 of the first 100 hits) and, with
+    ``heldout_seed``, on as many other editor tags made the same way.
     """
     started = time.perf_counter()
     scales = sorted(set(scales))
@@ -138,6 +150,17 @@ def run_benchmarks(
     if heldout_seed and 1 in scales:
         used = [i for j in base_judgements for i in j["relevant"]]
         heldout = generate_heldout(base_articles, seed=heldout_seed, exclude=used)
+    topical: list[dict] = []
+    topical_heldout: list[dict] = []
+    if topical_path is not None and topical_path.is_file() and 1 in scales:
+        shared_topical = load_topical(topical_path)
+        topical = sample_topical(shared_topical, base_articles) if sample else shared_topical
+        if heldout_seed:
+            tags = [j["query"] for j in shared_topical]
+            topical_heldout = heldout_topical(
+                base_articles, len(shared_topical), heldout_seed, exclude=tags
+            )
+    topical_sets = {"topical": topical, "topical_heldout": topical_heldout}
     kinds: dict[str, int] = {}
     for judgement in base_judgements:
         kinds[judgement["kind"]] = kinds.get(judgement["kind"], 0) + 1
@@ -157,6 +180,11 @@ def run_benchmarks(
                 "kinds": kinds,
             },
             "heldout": {"seed": heldout_seed, "queries": len(heldout)} if heldout else None,
+            "topical": {
+                "path": _display(topical_path) if topical else None,
+                "queries": len(topical),
+                "heldout": len(topical_heldout),
+            },
             "sample": sample,
             "seed": seed,
             "scales": scales,
@@ -207,6 +235,9 @@ def run_benchmarks(
                     if heldout and scale == 1:
                         search = lambda q, e=engine: e.search(q, 10)  # noqa: E731
                         result["heldout_by_kind"] = score_engine(search, heldout)["by_kind"]
+                    for key, judged in topical_sets.items():
+                        if judged and scale == 1:
+                            result[key] = score_topical(engine.search, judged)["by_kind"]
                     result["background_cpu"] = background
                     result["waited_for_quiet_s"] = waited
                     lat = result["latency_ms"]
@@ -327,6 +358,14 @@ def run_benchmarks(
     "seed (benchmarks/heldout.py); 0: not.",
 )
 @click.option(
+    "--topical",
+    "topical_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=TOPICAL_PATH,
+    show_default=True,
+    help="Topical judgements to score every engine on at 1x (skipped when the file is absent).",
+)
+@click.option(
     "--profile/--no-profile",
     default=True,
     show_default=True,
@@ -376,6 +415,7 @@ def main(
     concurrency: list[int],
     server_threads: int,
     heldout_seed: int,
+    topical_path: Path,
     profile: bool,
     max_wait_s: float,
     keep_indexes: Path | None,
@@ -408,6 +448,7 @@ def main(
         keep_indexes,
         max_wait_s=max_wait_s,
         heldout_seed=heldout_seed,
+        topical_path=topical_path,
         log=lambda msg: click.echo(msg, err=True),
     )
 

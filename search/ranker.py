@@ -6,11 +6,13 @@ of an ambiguous word counting once, plus the form typed. A document holding more
 the query's clauses ranks first whatever its score (coverage, then relevance, sorted
 apart with a lexsort: a single float packing both wrapped around on long queries).
 Among the leaders, query words standing close and in order in the headline, and in
-the form typed, lift a document further.
+the form typed, lift a document further. A query of one item asks for a topic, and is
+scored with ``WEIGHTS.topic``: the body counts more and its repeats keep counting.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -19,7 +21,7 @@ import numpy as np
 from search.forms import FormFilter
 from search.plan import Clause, Plan
 from search.ranking import NO_DATE, IndexArrays
-from search.weights import WEIGHTS
+from search.weights import WEIGHTS, TopicWeights
 
 HEADLINE_FIELDS = ("title", "summary")
 
@@ -68,6 +70,8 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
     optional = np.zeros(size, dtype=bool)
     has_optional = timed_out = False
     in_field = {name: np.zeros(size, dtype=np.float64) for name in HEADLINE_FIELDS}
+    # A query of one item asks for a topic, not for one article (``WEIGHTS.topic``).
+    topic = WEIGHTS.topic if len(plan.clauses) == 1 else None
     scored = 0
     clause_masks: list[tuple[str, np.ndarray]] = []
     known: dict = {}  # masks of the Whoosh queries matched so far (phrases repeat)
@@ -75,7 +79,7 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
         if scored and time.thread_time() > deadline:
             timed_out = True
             break
-        score, mask, clause_in = _score_clause(arrays, clause, known)
+        score, mask, clause_in = _score_clause(arrays, clause, known, topic)
         for name, found in clause_in.items():
             in_field[name] += found
         relevance += score * mask
@@ -95,16 +99,17 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
         relevance[ids] += WEIGHTS.exact_form * weights
     # Query words gathered in the headline or the lead: what a searcher remembers.
     gathered = np.maximum(in_field["title"], in_field["summary"] * WEIGHTS.lead_share)
-    relevance += gathered * WEIGHTS.headline_word
+    relevance += gathered * (topic.headline_word if topic else WEIGHTS.headline_word)
     relevance[~matched] = 0.0
     coverage[~matched] = 0
     return Scores(matched, coverage, relevance, scored, timed_out, clause_masks)
 
 
 def _score_clause(
-    arrays: IndexArrays, clause: Clause, known: dict
+    arrays: IndexArrays, clause: Clause, known: dict, topic: TopicWeights | None = None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """One clause's BM25F score, the documents it matches, and where its words stand."""
+    """One clause's BM25F score, the documents it matches, and where its words stand
+    (with ``topic``'s BM25 parameters and boosts where it has them)."""
     size = arrays.size
     score = np.zeros(size, dtype=np.float64)
     clause_in = {name: np.zeros(size, dtype=bool) for name in HEADLINE_FIELDS}
@@ -112,10 +117,16 @@ def _score_clause(
     for word in clause.words:
         for field_name in word.fields:
             best = np.zeros(size, dtype=np.float32)
+            boost = WEIGHTS.field_boosts.get(field_name, 1.0)
             for term in word.terms:
-                ids, weights = arrays.bm25(field_name, term)
+                if topic and field_name in topic.bm25:
+                    ids, weights = _bm25(arrays, field_name, term, *topic.bm25[field_name])
+                else:
+                    ids, weights = arrays.bm25(field_name, term)
                 best[ids] = np.maximum(best[ids], weights)
-            score += WEIGHTS.field_boosts.get(field_name, 1.0) * word.weight * best
+            if topic:
+                boost = topic.field_boosts.get(field_name, boost)
+            score += boost * word.weight * best
             if word.matches:
                 own |= best > 0
                 if field_name in clause_in:
@@ -127,6 +138,22 @@ def _score_clause(
     else:
         mask = arrays.matching(clause.match, known)
     return score, mask, clause_in
+
+
+def _bm25(
+    arrays: IndexArrays, field_name: str, term: str, k1: float, b: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Documents holding the term and its BM25 weight in the field with these k1 and b
+    (``IndexArrays.bm25`` with the parameters of every query)."""
+    postings = arrays.postings(field_name, term)
+    if postings.ids.size == 0:
+        return postings.ids, postings.tf
+    df = postings.ids.size
+    idf = math.log(1 + (arrays.documents - df + 0.5) / (df + 0.5))
+    lengths = arrays.lengths[field_name][postings.ids]
+    norm = k1 * (1 - b + b * lengths / max(arrays.average_length[field_name], 1.0))
+    tf = postings.tf
+    return postings.ids, (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
 
 
 def order(

@@ -17,6 +17,31 @@ def _field_boosts() -> Mapping[str, float]:
 
 
 @dataclass(frozen=True)
+class TopicWeights:
+    """A query of one item (``нато``, ``импичмент``) names a topic rather than an article:
+    every article about it is an answer, and what sets those apart from the articles that
+    mention it is that they go on about it in the body. Measured on the topical judgements
+    (``../shared/eval/topical.jsonl``, index without tags; ``benchmarks/README.md``): text
+    k1 10 and b 0.5 (repeats keep counting, long articles are not held down as much), the
+    text counting 3 times as much and a headline word 10 instead of 40 lift nDCG@10 from
+    0.619 to 0.637 and AP@100 from 0.406 to 0.421, and on 300 held-out tags from 0.633 to
+    0.661 and 0.424 to 0.441; known-item queries have two words or more and keep their
+    figures.
+    """
+
+    #: (k1, b) of BM25 per field, where they differ from RankingWeights'.
+    bm25: Mapping[str, tuple[float, float]] = field(
+        default_factory=lambda: MappingProxyType({"text": (10.0, 0.5)})
+    )
+    #: Field boosts, where they differ from RankingWeights'.
+    field_boosts: Mapping[str, float] = field(
+        default_factory=lambda: MappingProxyType({"text": 3.0})
+    )
+    #: Instead of RankingWeights.headline_word.
+    headline_word: float = 10.0
+
+
+@dataclass(frozen=True)
 class RankingWeights:
     #: BM25 term-frequency saturation and length normalization.
     k1: float = 1.2
@@ -37,6 +62,8 @@ class RankingWeights:
     title_exact: float = 3.5
     #: How many leaders the headline bonuses reorder.
     proximity_candidates: int = 20
+    #: What changes when the query is one item (a word, a name in quotes): see TopicWeights.
+    topic: TopicWeights = field(default_factory=TopicWeights)
 
 
 WEIGHTS = RankingWeights()

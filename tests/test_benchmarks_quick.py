@@ -237,6 +237,12 @@ def test_quick_run_measures_every_engine_at_every_scale(quick_run):
     for result in one["results"]:
         assert result["heldout_by_kind"]["all"]["n"] == data["meta"]["heldout"]["queries"]
     assert all("heldout_by_kind" not in result for result in two["results"])
+    topical = data["meta"]["topical"]
+    assert topical["queries"] > 0  # shared tags with two or more articles in the sample
+    for result in one["results"]:
+        assert result["topical"]["all"]["n"] == topical["queries"]
+        assert 0 < result["topical"]["all"]["ndcg@10"] <= 1
+    assert all("topical" not in result for result in two["results"])
     assert [p["scale"] for p in data["profiles"]] == [1, 2]
     assert data["profiles"][0]["inclusive"] and data["profiles"][0]["self"]
 
@@ -264,6 +270,8 @@ def test_quick_run_report_and_json(quick_run):
         "## Targets",
         "## Scaling",
         "held-out queries at 1×",
+        "### Topical relevance at 1×",
+        "judgements: nDCG@10",
         "## Server",
         "## Where our query time goes",
         "postgresql" if "pg" in RUN_ENGINES else "tantivy",

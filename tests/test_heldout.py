@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmarks.evaluate import load_corpus, load_judgements
-from benchmarks.heldout import KINDS, lead_text, main, words
+from benchmarks.heldout import KINDS, TOPICAL_SIZES, lead_text, main, tag_counts, topical, words
 from search.correction import from_latin_layout
 from search.morphology import morph_analyzer
 from search.normalize import normalize_word
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 JUDGEMENTS = SHARED / "eval" / "known-item.jsonl"
+TOPICAL = SHARED / "eval" / "topical.jsonl"
 
 if not (CORPUS.is_dir() and any(CORPUS.glob("*.jsonl.gz")) and JUDGEMENTS.is_file()):
     pytest.skip(
@@ -168,3 +169,28 @@ def test_same_seed_same_file(generated: tuple[Path, list[dict]], tmp_path: Path)
     again = tmp_path / "again.jsonl"
     run_generator(again)
     assert again.read_bytes() == out.read_bytes()
+
+
+def test_topical_tags_are_other_tags_with_all_their_articles(articles, tmp_path) -> None:
+    shared = [json.loads(line) for line in TOPICAL.read_text(encoding="utf-8").splitlines()]
+    shared_tags = {j["query"] for j in shared}
+    made = topical(list(articles.values()), 50, seed=SEED, exclude=shared_tags)
+    assert len(made) == 50 and len({j["query"] for j in made}) == 50
+    tagged = tag_counts(articles.values())
+    for judgement in made:
+        tag = judgement["query"]
+        assert tag not in shared_tags and re.search("[а-яё]", tag) and "rt" not in tag.split()
+        assert TOPICAL_SIZES[0] <= len(judgement["relevant"]) <= TOPICAL_SIZES[1]
+        assert judgement["relevant"] == tagged[tag]
+    assert topical(list(articles.values()), 50, seed=SEED, exclude=shared_tags) == made
+    # The shared file's tags are made by the same recipe.
+    assert all(TOPICAL_SIZES[0] <= len(tagged[j["query"]]) <= TOPICAL_SIZES[1] for j in shared)
+
+
+def test_topical_file_from_the_command_line(tmp_path) -> None:
+    out, topical_out = tmp_path / "k.jsonl", tmp_path / "t.jsonl"
+    args = ["--per-kind", "1", "--out", str(out), "--topical-out", str(topical_out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    made = [json.loads(line) for line in topical_out.read_text(encoding="utf-8").splitlines()]
+    assert len(made) == 300 and all(j["kind"] == "topical" for j in made)
