@@ -51,6 +51,18 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """An article shown under a hit instead of taking a result slot: a copy of it (the
+    same or nearly the same text), or another article of its story."""
+
+    id: str
+    title: str
+    source: str
+    date: dt.date | None
+    url: str
+
+
+@dataclass(frozen=True)
 class Hit:
     """One result: the article's fields, its headline and snippet with the matches as
     offsets into them, and its score."""
@@ -67,6 +79,8 @@ class Hit:
     tags: list[str]
     score: float
     missing: list[str]  # query items the article lacks (empty when it has them all)
+    duplicates: list[Copy] = field(default_factory=list)  # its copies among the leaders
+    story: list[Copy] = field(default_factory=list)  # with group=story: the story's others
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,7 @@ class SearchResult:
     dropped: list[str]  # query items over the caps, not searched
     hits: list[Hit]
     facets: Facets
+    collapsed: int = 0  # of the leaders grouped, those shown under a better copy instead
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,8 @@ class Document(Record):
     title_marks: list[Span] = field(default_factory=list)
     summary_marks: list[Span] = field(default_factory=list)
     text_marks: list[Span] = field(default_factory=list)
+    duplicates: list[Copy] = field(default_factory=list)  # its copies (same or nearly)
+    similar: list[Copy] = field(default_factory=list)  # articles like it, best first
 
 
 @dataclass(frozen=True)

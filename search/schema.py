@@ -11,10 +11,11 @@ from __future__ import annotations
 import zlib
 from operator import sub
 
-from whoosh import fields, formats
+from whoosh import columns, fields, formats
 from whoosh.fields import Schema
 from whoosh.system import pack_uint
 
+from search import duplicates
 from search.analysis import RussianAnalyzer, field_postings
 
 
@@ -99,6 +100,23 @@ class SurfaceText(fields.TEXT):
             yield surface.encode("utf-8"), count, float(count), pack_uint(count)
 
 
+class Fingerprint(fields.COLUMN):
+    """An article's fingerprint (``search.duplicates``), a column of fixed-width bytes.
+
+    Its value is the tuple of the texts of ``duplicates.SOURCES``; the bulk writer works
+    the fingerprint out from the analysis of those fields instead of analyzing them again.
+    Indexes built before it have no such column: their articles have no duplicates.
+    """
+
+    sources = duplicates.SOURCES
+
+    def __init__(self):
+        super().__init__(columns.FixedBytesColumn(duplicates.FINGERPRINT_BYTES))
+
+    def to_column_value(self, value: tuple[str, ...]) -> bytes:
+        return duplicates.text_fingerprint(value)
+
+
 def build_schema() -> Schema:
     """The schema of a new index."""
     return Schema(
@@ -114,6 +132,7 @@ def build_schema() -> Schema:
         topic=fields.ID(stored=True, sortable=True),
         tags=fields.KEYWORD(stored=True, commas=True, lowercase=True, scorable=True),
         year=fields.NUMERIC(stored=False, sortable=True),
+        fingerprint=Fingerprint(),
     )
 
 

@@ -218,8 +218,11 @@ def test_every_commit_writes_the_checksums_of_its_generation(built: Path, articl
     assert generation == 3 and manifests(built) == [checksums.manifest_name(INDEX_NAME, 3)]
     assert verify_checksums(built) == [] and check_index(built).sound
     with first_segment.open("r+b") as segment:
+        # Flipped, not zeroed: the middle may be zeros already (the fingerprint column).
         segment.seek(first_segment.stat().st_size // 2)
-        segment.write(b"\0" * 64)
+        flipped = bytes(b ^ 0xFF for b in segment.read(64))
+        segment.seek(first_segment.stat().st_size // 2)
+        segment.write(flipped)
     assert verify_checksums(built) == [
         f"{first_segment.name} is damaged: its content differs from its checksum (SHA-256)"
     ]

@@ -20,7 +20,9 @@ from search.rubrics import rubric_label
 from search.searching import MAX_PAGE, SearchRequest
 from web.params import DEFAULT_PER_PAGE, max_length
 
-STATE_KEYS = ("q", "sort", "from", "to", "source", "topic", "tag", "per_page", "correct", "page")
+STATE_KEYS = (
+    "q", "sort", "from", "to", "source", "topic", "tag", "per_page", "correct", "group", "page",
+)  # fmt: skip
 FILTER_KEYS = ("source", "topic", "tag", "from", "to")
 #: The parameters of an article link that name the search it was found by, and its place.
 POSITION_KEY = "pos"
@@ -50,6 +52,7 @@ class PageState:
             "tag": request.tag,
             "per_page": str(request.per_page) if request.per_page != DEFAULT_PER_PAGE else None,
             "correct": None if request.correct else "0",
+            "group": request.group if request.group != "duplicates" else None,
             "page": str(request.page) if request.page > 1 else None,
         }
         return cls({k: v for k, v in values.items() if v})

@@ -112,6 +112,7 @@ def search_request(args: Mapping[str, str]) -> SearchRequest:
         tag=_filter_value(args, "tag"),
         correct=args.get("correct", "1").strip().lower() not in _FALSE,
         typing=typing_flag(args),
+        group=args.get("group") or "duplicates",
     )
     request.validate()
     return request

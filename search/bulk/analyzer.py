@@ -14,10 +14,12 @@ from typing import Any
 
 from whoosh.fields import Schema
 from whoosh.util.numeric import length_to_byte
+from whoosh.writing import IndexingError
 
 from search.analysis import field_postings
 from search.bulk.postings import FieldPostings, add_counts, encode_terms
-from search.schema import LemmaText, SurfaceText
+from search.duplicates import fingerprint
+from search.schema import Fingerprint, LemmaText, SurfaceText
 
 # Stands for a SurfaceText value that is the lemma fields' values joined by newlines
 # (the worker counts its surface forms from their analysis); None stands for no value.
@@ -27,15 +29,17 @@ JOINED = True
 # surface fields (None: no value; JOINED: the lemma fields' values joined).
 TextValues = tuple[list[str | None], list[Any]]
 
-# A document's field lengths as a worker reports them: lemma fields, then surface fields.
-FieldLengths = tuple[int, ...]
+# A document's field lengths as a worker reports them: lemma fields, then surface fields;
+# then, when the schema has a Fingerprint field, the document's fingerprint (bytes).
+FieldLengths = tuple[int | bytes, ...]
 
 # field -> [(term bytes, terminfo)], the terms a worker encoded, in term order.
 TermRecords = dict[str, list[tuple[bytes, bytes]]]
 
 
 class TextFields:
-    """The fields the workers analyze: the schema's LemmaText and SurfaceText fields."""
+    """The fields the workers analyze: the schema's LemmaText and SurfaceText fields, and
+    the Fingerprint field (at most one), which they work out from the lemma fields."""
 
     def __init__(self, schema: Schema):
         names = schema.names()
@@ -45,6 +49,10 @@ class TextFields:
         # field -> its place in a worker's FieldLengths
         self.slots = {name: slot for slot, name in enumerate(self.names)}
         self._lemma_slots = {name: slot for slot, name in enumerate(self.lemma)}
+        self.fingerprint = next((n for n in names if isinstance(schema[n], Fingerprint)), None)
+        # the fingerprint's fields, and their lemma slots
+        self.sourced: tuple[str, ...] = schema[self.fingerprint].sources if self.fingerprint else ()
+        self.sources = [self._lemma_slots[name] for name in self.sourced]
 
     def values(self, fields: Mapping[str, Any]) -> TextValues:
         """What a worker gets of the document ``fields``."""
@@ -61,6 +69,10 @@ class TextFields:
             if value is not None and joined and value == "\n".join(joined):
                 value = JOINED
             surface_values.append(value)
+        if self.fingerprint:
+            value = fields.get(self.fingerprint)
+            if value is not None and tuple(value) != tuple(fields.get(n) for n in self.sourced):
+                raise IndexingError(f"{self.fingerprint} must be the texts of {self.sourced}")
         return lemma_values, surface_values
 
 
@@ -75,6 +87,7 @@ class Analyzer:
 
     def __init__(self, schema: Schema, fields: TextFields, limits: tuple[int, int]):
         self.schema = schema
+        self.sources = fields.sources if fields.fingerprint else None
         self.limits = limits  # the codec's postings per block and inlining limit
         self.names = fields.names
         self.encoders = [schema[name].format.encode for name in fields.lemma]
@@ -86,21 +99,24 @@ class Analyzer:
 
     def analyze(self, docs: list[TextValues]) -> list[FieldLengths]:
         """Add a chunk of documents; return each one's field lengths (lemma fields,
-        then surface fields)."""
+        then surface fields) and fingerprint, if the schema has one."""
         reported = []
         tables = self.lengths
         for lemma_values, surface_values in docs:
             docnum = self.count
             self.count += 1
-            lengths = []
+            lengths: list[int | bytes] = []
             counted: list[dict[str, int]] = []
+            analyses: list[dict[str, list[int]]] = []
             for postings, encode, value in zip(
                 self.lemma, self.encoders, lemma_values, strict=True
             ):
                 if value is None:
                     lengths.append(0)
+                    analyses.append({})
                     continue
                 found, surfaces = field_postings(value)
+                analyses.append(found)
                 counted.append(surfaces)
                 lengths.append(postings.add_positions(docnum, found, encode))
             for postings, value in zip(self.surface, surface_values, strict=True):
@@ -111,6 +127,8 @@ class Analyzer:
                 lengths.append(postings.add_counts(docnum, counts))
             for table, length in zip(tables, lengths, strict=True):
                 table.append(length_to_byte(length))
+            if self.sources is not None:
+                lengths.append(fingerprint([analyses[slot] for slot in self.sources]))
             reported.append(tuple(lengths))
         return reported
 

@@ -159,7 +159,7 @@ class BulkWriter(SegmentWriter):
             value = fields.get(f"_stored_{fieldname}", value)
             if field.stored:
                 stored[fieldname] = value
-            if field.column_type and value is not None:
+            if field.column_type and value is not None and fieldname != self._text.fingerprint:
                 columns.append((fieldname, field.column_type, field.to_column_value(value)))
         return Row(lengths, stored_blob(stored), columns)
 
@@ -176,14 +176,18 @@ class BulkWriter(SegmentWriter):
         """Write the rows of ``worker`` whose lengths are in, in order."""
         writer = self.perdocwriter
         slots = self._text.slots
+        fingerprint = self._text.fingerprint  # its column comes from the worker
+        column = self.schema[fingerprint].column_type if fingerprint else None
         for docnum, row, reported in self._pending.ready(worker, self._pool.lengths):
             writer.start_doc(docnum)
             for fieldname, field, length in row.lengths:
                 if length is None:
                     length = reported[slots[fieldname]]
                 writer.add_field(fieldname, field, None, length)
-            for fieldname, column, value in row.columns:
-                writer.add_column_value(fieldname, column, value)
+            for fieldname, column_type, value in row.columns:
+                writer.add_column_value(fieldname, column_type, value)
+            if fingerprint:
+                writer.add_column_value(fingerprint, column, reported[-1])
             writer.add_stored_blob(row.stored_blob)
             writer.finish_doc()
 
