@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,3 +71,21 @@ def judgements_option(f):
         show_default=True,
         help="Known-item judgements (JSON Lines); their queries are the ones sent.",
     )(f)
+
+
+def json_option(f):
+    return click.option(
+        "--json",
+        "json_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Also write the figures as JSON here.",
+    )(f)
+
+
+def write_json(path: Path | None, figures: dict) -> None:
+    """Write ``figures`` to ``path`` (``--json``), if given, and say so on stderr."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"wrote {path}", err=True)

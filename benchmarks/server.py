@@ -19,14 +19,14 @@ millisecond a request) is part of what is measured, as it would be for any loopb
 from __future__ import annotations
 
 import http.client
-import json
+import itertools
 import os
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
@@ -35,7 +35,7 @@ import click
 
 from benchmarks.evaluate import load_corpus, load_judgements
 from benchmarks.harness import latency_summary
-from benchmarks.options import NumberList, corpus_option, judgements_option
+from benchmarks.options import NumberList, corpus_option, json_option, judgements_option, write_json
 from benchmarks.quiet import QUIET_SHARE, CpuMeter, wait_until_quiet
 from web.server import DEFAULT_THREADS, background_server, default_workers
 
@@ -111,17 +111,20 @@ def search_paths(queries: Sequence[str], n: int, per_page: int = 10) -> list[str
     ]
 
 
-def load_level(port: int, paths: list[str], concurrency: int) -> dict:
+def load_level(
+    port: int, paths: list[str], concurrency: int, until: Callable[[], bool] | None = None
+) -> dict:
     """Send every path once with ``concurrency`` client threads; figures for the level.
 
     Each thread takes the next path from a shared counter, so the threads share the work however
     uneven the queries are. A response that is not 200 counts as an error (its latency is still
-    recorded); a broken connection is reopened and counted as an error too.
+    recorded); a broken connection is reopened and counted as an error too. With ``until``, the
+    paths are sent over and over until it returns true (a load for as long as something runs).
     """
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    next_index = iter(range(len(paths)))
+    next_index = iter(range(len(paths))) if until is None else itertools.count()
 
     def client() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
@@ -129,11 +132,11 @@ def load_level(port: int, paths: list[str], concurrency: int) -> dict:
             while True:
                 with lock:
                     i = next(next_index, None)
-                if i is None:
+                if i is None or (until is not None and until()):
                     return
                 started = time.perf_counter()
                 try:
-                    conn.request("GET", paths[i])
+                    conn.request("GET", paths[i % len(paths)])
                     response = conn.getresponse()
                     response.read()
                     status = response.status
@@ -163,6 +166,8 @@ def load_level(port: int, paths: list[str], concurrency: int) -> dict:
         "requests": len(latencies),
         "errors": len(errors),
         "error_examples": sorted(set(errors))[:5],
+        "server_errors": sum(error.startswith("HTTP 5") for error in errors),
+        "over_1s": sum(latency > 1000.0 for latency in latencies),
         "seconds": wall,
         "rps": len(latencies) / wall if wall > 0 else 0.0,
         "latency_ms": latency_summary(latencies),
@@ -287,12 +292,7 @@ def build_index(root: Path, articles: list[dict], log=print) -> float:
     default=None,
     help="Server worker processes (`serve --workers`)  [default: one per core]",
 )
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the figures as JSON here.",
-)
+@json_option
 def main(
     index_dir: Path | None,
     corpus_dir: Path,
@@ -321,12 +321,7 @@ def main(
     from benchmarks.report import format_server_section
 
     click.echo(format_server_section(result))
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(
-            json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        click.echo(f"wrote {json_path}", err=True)
+    write_json(json_path, result)
 
 
 if __name__ == "__main__":

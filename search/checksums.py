@@ -180,6 +180,37 @@ def _verify_generation(folder: Path, indexname: str, generation: int) -> list[st
     return _verify_segments(folder, indexname, generation, files)
 
 
+class SegmentDamaged(OSError):
+    """A segment's files do not match the checksums written with them."""
+
+
+#: Segments of this process's indexes whose files matched their checksums when verified.
+_verified: set[tuple[str, str]] = set()
+
+
+def verify_segment(folder: Path, indexname: str, segment_id: str) -> None:
+    """Raise SegmentDamaged unless the segment's files match their checksums.
+
+    Each segment is verified once per process (its files never change once written),
+    when a reader first opens it or ``verify`` passes it: a reader then never serves a
+    segment damaged before it opened it, at the cost of reading each new segment once.
+    An index without checksums (an older version's) is not verified, as in ``verify``.
+    """
+    key = (str(folder), segment_id)
+    if key in _verified:
+        return
+    generation = latest_generation(folder, indexname)
+    try:
+        files = _read_manifest(folder / manifest_name(indexname, generation))["files"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return  # none to verify (older index), or a commit just replaced it
+    for name, expected in sorted(files.items()):
+        ours = _segment_of(indexname, name) == segment_id
+        if ours and (problem := _verify_file(folder, name, expected)):
+            raise SegmentDamaged(problem)
+    _verified.add(key)
+
+
 def _verify_segments(folder: Path, indexname: str, generation: int, files: dict) -> list[str]:
     """Verify the files of every segment the (verified) TOC names."""
     try:
@@ -199,6 +230,8 @@ def _verify_segments(folder: Path, indexname: str, generation: int, files: dict)
         problems.append(
             f"segment {segment} has no checksums in {manifest_name(indexname, generation)}"
         )
+    if not problems:
+        _verified.update((str(folder), segment) for segment in segments)
     return problems
 
 

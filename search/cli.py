@@ -11,8 +11,10 @@ from pathlib import Path
 
 import click
 
-from search import indexer
+from search import indexer, merging
+from search.caches import LIMITS_MB
 from search.check import verify_checksums
+from search.export_command import export_command
 from search.follow.command import follow_command
 from search.progress import Progress, estimate_records
 from search.records import IngestProblem
@@ -150,8 +152,13 @@ def index_group() -> None:
     is_flag=True,
     help="Switch to the new index even when it is empty or a SOURCE was skipped whole.",
 )
+@click.option(
+    "--without-tags",
+    is_flag=True,
+    help="Leave the editors' tags out (to score topical judgements, which are made of them).",
+)
 @_wait_option
-def build_command(sources, index_dir, procs, strict, allow_empty, wait) -> None:
+def build_command(sources, index_dir, procs, strict, allow_empty, without_tags, wait) -> None:
     """Build a new index from SOURCE files or folders (default: seeds/).
 
     The new index is written beside the live one and switched live when complete.
@@ -171,6 +178,7 @@ def build_command(sources, index_dir, procs, strict, allow_empty, wait) -> None:
                 progress=progress.update,
                 wait=wait,
                 allow_empty=allow_empty,
+                tags=not without_tags,
             )
     finally:
         progress.close()
@@ -203,6 +211,7 @@ def update_command(sources, index_dir, strict, wait) -> None:
     finally:
         progress.close()
     _summary(report, "Added or replaced")
+    _merge(root)
     if strict and report.skipped:
         sys.exit(1)
 
@@ -219,6 +228,32 @@ def delete_command(ids, index_dir, wait) -> None:
     click.echo(f"Deleted {len(ids) - len(missing)} articles.")
     for article_id in missing:
         click.echo(f"not in the index: {article_id}", err=True)
+    _merge(root)
+
+
+@index_group.command("merge")
+@_index_option
+def merge_command(index_dir) -> None:
+    """Merge segments as the merge policy wants (updates do this by themselves).
+
+    Readers and writers go on meanwhile; another merge running makes this a no-op.
+    """
+    root = indexer.resolve_index_dir(index_dir)
+    with _index_errors():
+        reports = _merge(root)
+    click.echo(f"{len(reports)} merges; {len(merging.segment_infos(root))} segments now.")
+
+
+def _merge(root: Path) -> list[merging.MergeReport]:
+    """Merge after a change has been reported: the change is safe whatever happens here."""
+    reports = merging.merge_while_needed(root)
+    for report in reports:
+        click.echo(
+            f"merged {len(report.merged)} segments ({report.documents} articles) "
+            f"in {report.seconds:.1f} s",
+            err=True,
+        )
+    return reports
 
 
 @index_group.command("check")
@@ -260,7 +295,7 @@ def _print_check(report) -> None:
 @_index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats_command(index_dir, as_json) -> None:
-    """Documents, size on disk, last build time and sources."""
+    """Documents, size on disk, last build time, sources and segments."""
     root = indexer.resolve_index_dir(index_dir)
     try:
         with _damage_errors(root):
@@ -275,6 +310,14 @@ def stats_command(index_dir, as_json) -> None:
     click.echo(f"size:      {stats['size_bytes'] / 1e6:.1f} MB")
     click.echo(f"built at:  {stats['built_at']}")
     click.echo(f"sources:   {', '.join(stats['sources'])}")
+    click.echo(f"deleted:   {stats['deleted']} (kept until their segment is merged)")
+    click.echo(f"segments:  {len(stats['segments'])}")
+    for segment in stats["segments"]:
+        click.echo(
+            f"  {segment['id']}  {segment['documents']:>9} documents"
+            f"  {segment['deleted']:>7} deleted"
+            f"  tier {merging.tier(segment['documents'] - segment['deleted'])}"
+        )
 
 
 def _search_options(f):
@@ -399,14 +442,23 @@ def _print_results(result: SearchResult) -> None:
 @_index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def eval_command(judgements, index_dir, as_json) -> None:
-    """MRR@10 and recall@10 per query kind over a JUDGEMENTS file (JSON Lines)."""
-    from search.evaluation import evaluate, format_table, load_judgements
+    """Scores per query kind over a JUDGEMENTS file (JSON Lines): MRR@10 and hit@10 for
+    known-item kinds; nDCG@10, P@10, AP@100, MRR@10 and recall@10 for topical ones."""
+    from search.evaluation import evaluate, format_table, load_judgements, tagged_articles
 
     root = indexer.resolve_index_dir(index_dir)
     try:
         engine = SearchEngine(root)
         with _damage_errors(root):
-            report = evaluate(engine, load_judgements(judgements))
+            loaded = load_judgements(judgements)
+            if tagged_articles(engine, loaded):
+                click.echo(
+                    "warning: the judged articles have tags in this index, and topical "
+                    "judgements are made of tags: score them on an index built with "
+                    "`news-search index build --without-tags`",
+                    err=True,
+                )
+            report = evaluate(engine, loaded)
     except indexer.IndexMissing as error:
         raise click.ClickException(str(error)) from error
     if as_json:
@@ -423,20 +475,44 @@ def eval_command(judgements, index_dir, as_json) -> None:
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="Worker processes, each with its own copy of the index's arrays  "
-    "[default: one per core, at most 4]",
+    help="Worker processes (they share the index's memory-mapped arrays; each has its own "
+    "caches)  [default: one per core, at most 4]",
 )
 @click.option(
     "--threads", type=click.IntRange(1, 256), default=4, show_default=True, help="Per worker."
 )
-def serve_command(index_dir, host, port, workers, threads) -> None:
+@click.option(
+    "--postings-cache-mb",
+    type=click.FloatRange(0),
+    default=None,
+    help="Posting lists each worker keeps, in MB  "
+    f"[default: {LIMITS_MB['NEWS_SEARCH_POSTINGS_CACHE_MB']}, or NEWS_SEARCH_POSTINGS_CACHE_MB]",
+)
+@click.option(
+    "--titles-cache-mb",
+    type=click.FloatRange(0),
+    default=None,
+    help="Headlines each worker keeps for ranking, in MB  "
+    f"[default: {LIMITS_MB['NEWS_SEARCH_TITLES_CACHE_MB']}, or NEWS_SEARCH_TITLES_CACHE_MB]",
+)
+def serve_command(
+    index_dir, host, port, workers, threads, postings_cache_mb, titles_cache_mb
+) -> None:
     """Serve the search page and the JSON API (gunicorn), building the seed index if needed."""
     # Imported here so that the other commands do not load Flask.
     from web.server import serve
 
+    # The workers read their cache limits from the environment they inherit.
+    for variable, megabytes in (
+        ("NEWS_SEARCH_POSTINGS_CACHE_MB", postings_cache_mb),
+        ("NEWS_SEARCH_TITLES_CACHE_MB", titles_cache_mb),
+    ):
+        if megabytes is not None:
+            os.environ[variable] = str(megabytes)
     root = indexer.resolve_index_dir(index_dir)
     ensure_index(root)
     serve(root, host=host, port=port, workers=workers, threads=threads)
 
 
 main.add_command(follow_command)
+main.add_command(export_command)

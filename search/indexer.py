@@ -35,12 +35,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh.index import FileIndex, LockError
+from whoosh.index import TOC, FileIndex, LockError
 from whoosh.writing import IndexWriter
 
+from search import segments
 from search.bulk import BulkWriter
 from search.codec import NewsCodec
 from search.durable import (
+    INDEX_NAME,
     IndexWriteError,
     create_durable,
     discard_garbage,
@@ -124,6 +126,7 @@ def article_document(article: Article) -> dict:
         "topic": article.topic,
         "tags": ",".join(tag.replace(",", " ") for tag in article.tags),
         "year": article.date.year if article.date else None,
+        "fingerprint": (article.title, article.summary, article.text),
     }
 
 
@@ -140,9 +143,12 @@ def _collect(report: IngestReport, sink: ProblemSink | None) -> ProblemSink:
     return on_problem
 
 
-def _documents(articles: Iterable[Article]) -> Iterator[dict]:
+def _documents(articles: Iterable[Article], tags: bool = True) -> Iterator[dict]:
+    """``tags=False`` leaves the editors' tags out: topical judgements are made of them."""
     for article in articles:
         doc = article_document(article)
+        if not tags:
+            del doc["tags"]
         yield {key: value for key, value in doc.items() if value is not None}
 
 
@@ -187,6 +193,7 @@ def build(
     progress: Progress | None = None,
     wait: float = 0.0,
     allow_empty: bool = False,
+    tags: bool = True,
 ) -> IngestReport:
     """Write a complete new index of ``sources`` and make it the live one.
 
@@ -202,7 +209,7 @@ def build(
         raise BuildRefused(_refusal(root, lost))
     with writing(root, wait, create=True):
         _remove_leftovers(root)
-        final, report = _build_beside(root, sources, procs, on_problem, progress, allow_empty)
+        final, report = _build_beside(root, sources, procs, on_problem, progress, allow_empty, tags)
         _switch_live(root, final)
     return report
 
@@ -242,6 +249,7 @@ def _build_beside(
     on_problem: ProblemSink | None,
     progress: Progress | None,
     allow_empty: bool,
+    tags: bool = True,
 ) -> tuple[Path, IngestReport]:
     """The new index, complete and on the disk under ``builds/``; not live yet."""
     report = IngestReport()
@@ -254,7 +262,8 @@ def _build_beside(
     try:
         ix = create_durable(target, build_schema())
         articles = read_articles(sources, _collect(report, on_problem))
-        report.indexed = _write(ix, _documents(articles), procs, progress)
+        report.indexed = _write(ix, _documents(articles, tags), procs, progress)
+        segments.keep(ix)
         ix.close()
         lost = _lost_sources(sources, report.problems)
         if (lost or not report.indexed) and not allow_empty:
@@ -359,7 +368,8 @@ def update(
     started = time.perf_counter()
     with _live_writer(root, wait, limitmb=WRITER_MEMORY_MB) as writer:
         for doc in _documents(read_articles(sources, _collect(report, on_problem))):
-            writer.update_document(**doc)
+            # An index built before a field was added (the fingerprint) takes the rest.
+            writer.update_document(**{k: v for k, v in doc.items() if k in writer.schema})
             report.indexed += 1
             if progress:
                 progress(1)
@@ -400,10 +410,11 @@ def _live_writer(root: Path, wait: float, **options) -> Iterator[IndexWriter]:
             _discard_quietly(ix)
             raise
         try:
-            writer.commit()
+            writer.commit(merge=False)  # merges run apart: search.merging
         except BaseException:
             _discard_quietly(ix)
             raise
+        segments.keep(open_live(root))
 
 
 def _whoosh_writer(ix: FileIndex, timeout: float, **options) -> IndexWriter:
@@ -437,17 +448,28 @@ def _discard_quietly(ix: FileIndex) -> None:
 
 
 def stats(root: Path) -> dict:
-    """Documents, size on disk, last build time and sources of the live index."""
+    """Documents, size on disk, last build time, sources and segments of the live index."""
     ix = open_live(root)
     path = live_dir(root)
     size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
     meta = read_meta(root)
-    with ix.searcher() as searcher:
-        documents = searcher.doc_count()
+    toc = TOC.read(ix.storage, INDEX_NAME)
+    with ix.reader():  # opening every segment: a damaged one says so here
+        pass
+    listed = [
+        {
+            "id": segment.segment_id(),
+            "documents": segment.doc_count_all(),
+            "deleted": segment.deleted_count(),
+        }
+        for segment in toc.segments
+    ]
     return {
         "index": str(root),
-        "documents": documents,
+        "documents": sum(s["documents"] - s["deleted"] for s in listed),
+        "deleted": sum(s["deleted"] for s in listed),
         "size_bytes": size,
         "built_at": meta.get("built_at"),
         "sources": meta.get("sources", []),
+        "segments": listed,
     }

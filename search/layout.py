@@ -3,6 +3,7 @@
     index/live -> builds/<stamp>   symlink to the index readers use
     index/builds/<stamp>/          one complete Whoosh index each, with build.json
     index/builds/<stamp>.partial/  a build being written (or left by a failed one)
+    index/builds/<stamp>/arrays/   per-segment document arrays (see ``search.segments``)
     index/.writer.lock(.json)      the writer lock (see ``search.locking``)
 
 The read side (``searching``, ``check``, the web) needs only this module and the schema,
@@ -26,6 +27,7 @@ BUILDS = "builds"
 PARTIAL = ".partial"
 LIVE_TEMP = f".{LIVE}.tmp"
 META = "build.json"
+ARRAYS = "arrays"
 OPEN_RETRIES = 20  # a reader opening while a writer commits may see a file vanish
 OPEN_RETRY_SECONDS = 0.05
 
@@ -45,6 +47,11 @@ def live_dir(root: Path) -> Path | None:
     if not link.exists():
         return None
     return link.resolve()
+
+
+def arrays_dir(index: FileIndex) -> Path:
+    """Where the per-segment arrays of an opened index are kept."""
+    return Path(index.storage.folder) / ARRAYS
 
 
 class LiveIndex(FileIndex):

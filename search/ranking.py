@@ -3,7 +3,7 @@
 Whoosh scores a query by walking a tree of matcher objects in Python, one document
 at a time: 40-100 ms for a four-word query on this corpus, since each word becomes
 an OR of lemma alternatives in three fields. Here each posting list is read once
-into NumPy arrays (and kept, per index generation), and a query is scored for all
+into NumPy arrays (and kept, per segment: ``search.caches``), and a query is scored for all
 documents at once: a few milliseconds. Whoosh still reads the index, and still
 matches what needs positions (phrases) or boolean structure (operators).
 
@@ -18,24 +18,27 @@ NumPy scoring around it runs unlocked.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import threading
-from bisect import bisect_left
-from collections import OrderedDict
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq
 from whoosh.matching import FilterMatcher, ListMatcher
 from whoosh.searching import Searcher
-from whoosh.util.times import datetime_to_long
 
+from search import checksums, segments
+from search.caches import ByteLRU, limit_bytes
+from search.duplicates import FINGERPRINT_BYTES
+from search.durable import INDEX_NAME
+from search.layout import ARRAYS
 from search.results import FacetCount
+from search.segments import NO_DATE as NO_DATE
 from search.weights import WEIGHTS
 
-POSTINGS_CACHE_TERMS = 20_000
 #: Private attributes of Whoosh's W3 leaf matcher that ``_read_postings`` relies on.
 BLOCK_MATCHER_INTERNALS = (
     "_atend",
@@ -45,10 +48,8 @@ BLOCK_MATCHER_INTERNALS = (
     "_weights",
     "_next_block",
 )
-TITLE_CACHE_DOCS = 50_000  # headlines kept for the proximity bonus (about 10 MB)
-NO_DATE = np.iinfo(np.int64).min
-_MICROSECONDS_A_DAY = 86_400 * 10**6
-_MAX_DATE_VALUE = datetime_to_long(dt.datetime(9999, 1, 1))
+#: What the postings cache keeps for a term a segment lacks.
+_NO_POSTINGS = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 
 
 @dataclass
@@ -57,146 +58,157 @@ class Postings:
     tf: np.ndarray  # term frequency in the field
 
 
-class IndexArrays:
-    """Per-document arrays of one searcher generation: field lengths, liveness, columns."""
+_caches_lock = threading.Lock()
+_segment_postings: ByteLRU[tuple[np.ndarray, np.ndarray]] | None = None
+_segment_titles: ByteLRU[str] | None = None
 
-    def __init__(self, searcher: Searcher, fields: Iterable[str]):
+
+def _caches() -> tuple[ByteLRU, ByteLRU]:
+    """The process's postings and headline caches, keyed by segment id (see
+    ``search.caches``); made on first use, after the limits are set."""
+    global _segment_postings, _segment_titles
+    with _caches_lock:
+        if _segment_postings is None:
+            _segment_postings = ByteLRU(
+                limit_bytes("NEWS_SEARCH_POSTINGS_CACHE_MB"),
+                lambda found: found[0].nbytes + found[1].nbytes + 200,
+            )
+            _segment_titles = ByteLRU(
+                limit_bytes("NEWS_SEARCH_TITLES_CACHE_MB"), lambda title: 2 * len(title) + 80
+            )
+        return _segment_postings, _segment_titles
+
+
+class IndexArrays:
+    """Per-document arrays of one searcher generation: field lengths, liveness, columns.
+
+    Joined from the arrays of each segment (``search.segments``), which are built once
+    per segment and memory-mapped; what depends on the generation (liveness, the joined
+    arrays, the averages) is worked out from them with NumPy. A reopen after an update
+    reads the new segment's documents only.
+    """
+
+    def __init__(self, searcher: Searcher, fields: Iterable[str], folder: Path | None):
+        """``folder``: the index's, where the segments' arrays are kept and their checksums
+        verified (None: arrays in memory only, unverified)."""
         self._searcher = searcher
         self._reader = reader = searcher.reader()
+        self._whoosh = threading.RLock()  # every read of the searcher (see the module doc)
         self.size = reader.doc_count_all()
         self.leaves = _leaves(searcher) if self.size else []
+        fields = tuple(fields)
+        if folder is not None:
+            for leaf, _ in self.leaves:
+                checksums.verify_segment(folder, INDEX_NAME, leaf._segment.segment_id())
+        arrays_folder = None if folder is None else folder / ARRAYS
+        self.segments = [segments.load(leaf, arrays_folder) for leaf, _ in self.leaves]
+        self._starts = [offset for _, offset in self.leaves]
         self.alive = np.ones(self.size, dtype=bool)
         for leaf, offset in self.leaves:
             if leaf.has_deletions():
-                for docnum in range(leaf.doc_count_all()):
-                    if leaf.is_deleted(docnum):
-                        self.alive[offset + docnum] = False
+                deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int64)
+                self.alive[offset + deleted] = False
+        self.has_deletions = not bool(self.alive.all())
         self.documents = int(self.alive.sum())
         self.lengths: dict[str, np.ndarray] = {}
         self.average_length: dict[str, float] = {}
         for name in fields:
-            lengths = np.zeros(self.size, dtype=np.float32)
-            for leaf, offset in self.leaves:
-                for docnum in range(leaf.doc_count_all()):
-                    lengths[offset + docnum] = leaf.doc_field_length(docnum, name, 0) or 0
-            self.lengths[name] = lengths
-            alive_lengths = lengths[self.alive]
+            lengths = self.lengths[name] = self._joined([s.lengths[name] for s in self.segments])
+            alive_lengths = lengths[self.alive] if self.has_deletions else lengths
             self.average_length[name] = float(alive_lengths.mean()) if alive_lengths.size else 1.0
-        self.categories = {name: self._categories(name) for name in ("source", "topic")}
-        self.dates = self._dates()
-        self._postings: OrderedDict[tuple[str, str], Postings] = OrderedDict()
-        self._vocabulary: tuple[list[str], np.ndarray] | None = None
-        self._surface_frequencies: dict[str, int] | None = None
-        self._titles: OrderedDict[int, str] = OrderedDict()
-        self._year_of: np.ndarray | None = None
-        self._vocabulary_lock = threading.Lock()
-        self._cache_lock = threading.Lock()
-        self._whoosh = threading.RLock()  # every read of the searcher (see the module doc)
+        self.categories = {name: self._categories(name) for name in segments.CATEGORY_FIELDS}
+        self.dates = self._joined([s.dates for s in self.segments], np.int64)
+        self.years = self._joined([s.years for s in self.segments], np.int16)
 
-    # -- columns -------------------------------------------------------------------
+    def _joined(self, parts: list[np.ndarray], dtype=np.float32) -> np.ndarray:
+        """One array over all documents: a single segment's own (mapped) array, unjoined."""
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
     def _categories(self, name: str) -> tuple[np.ndarray, list[str]]:
-        """Codes per document (-1: none) and the values they stand for."""
-        codes = np.full(self.size, -1, dtype=np.int32)
+        """Codes per document (-1: none) and the values they stand for, over all segments."""
         values: list[str] = []
         index: dict[str, int] = {}
-        for leaf, offset in self.leaves:
-            column = leaf.column_reader(name)
-            for docnum in range(leaf.doc_count_all()):
-                value = column[docnum]
-                if isinstance(value, bytes):
-                    value = value.decode("utf-8")
-                if not value:
-                    continue
+        parts = []
+        for segment in self.segments:
+            table = []
+            for value in segment.values[name]:
                 code = index.get(value)
                 if code is None:
                     code = index[value] = len(values)
                     values.append(value)
-                codes[offset + docnum] = code
-        return codes, values
+                table.append(code)
+            table.append(-1)  # a segment's code -1 (no value) indexes this last entry
+            parts.append(np.asarray(table, dtype=np.int32)[segment.codes[name]])
+        return self._joined(parts, np.int32), values
 
-    def _dates(self) -> np.ndarray:
-        """Dates as proleptic ordinals (NO_DATE when unknown).
-
-        Read raw: Whoosh stores a datetime as microseconds since ``datetime.min``,
-        and an article without a date as an out-of-range default.
-        """
-        dates = np.full(self.size, NO_DATE, dtype=np.int64)
-        for leaf, offset in self.leaves:
-            column = leaf.column_reader("date", translate=False)
-            raw = np.fromiter((column[d] for d in range(leaf.doc_count_all())), dtype=np.uint64)
-            valid = (raw > 0) & (raw < _MAX_DATE_VALUE)
-            ordinals = (raw // _MICROSECONDS_A_DAY).astype(np.int64) + 1
-            dates[offset : offset + raw.size] = np.where(valid, ordinals, NO_DATE)
-        return dates
+    def _locate(self, docnum: int) -> tuple[int, int]:
+        """The segment holding a global document number, and its number there."""
+        position = bisect_right(self._starts, docnum) - 1
+        return position, docnum - self._starts[position]
 
     # -- postings ------------------------------------------------------------------
 
     def postings(self, field: str, term: str) -> Postings:
-        """A term's postings over all live documents of all segments (cached)."""
-        key = (field, term)
-        with self._cache_lock:
-            found = self._postings.get(key)
-            if found is not None:
-                self._postings.move_to_end(key)
-                return found
-        ids_parts, tf_parts = [], []
-        with self._whoosh:
-            for leaf, offset in self.leaves:
-                if (field, term) not in leaf:
-                    continue
-                ids, tf = _read_postings(leaf.postings(field, term))
-                ids_parts.append(ids + offset)
-                tf_parts.append(tf)
-        if ids_parts:
-            ids, tf = np.concatenate(ids_parts), np.concatenate(tf_parts)
-            live = self.alive[ids]
-            found = Postings(ids[live], tf[live])
-        else:
-            found = Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        with self._cache_lock:
-            self._postings[key] = found
-            if len(self._postings) > POSTINGS_CACHE_TERMS:
-                self._postings.popitem(last=False)
-        return found
+        """A term's postings over all live documents of all segments.
 
-    def vocabulary(self) -> tuple[list[str], np.ndarray]:
-        """The surface forms of the index, sorted, with their document frequencies.
-
-        Built on first use (about a second for the shared corpus) and kept for this
-        index generation: completions on every keystroke then cost a bisection.
+        Each segment's postings are cached by segment id, so they outlive the reopen
+        after an update; joining them is a NumPy concatenation.
         """
-        with self._vocabulary_lock:
-            if self._vocabulary is None:
-                frequencies: dict[str, int] = {}
-                # Leaf by leaf: Whoosh's merged iteration over segments is slower.
-                for leaf, _ in self.leaves:
-                    with self._whoosh:
-                        for term, info in leaf.iter_field("exact"):
-                            word = term.decode("utf-8") if isinstance(term, bytes) else term
-                            frequencies[word] = frequencies.get(word, 0) + info.doc_frequency()
-                terms = sorted(frequencies)
-                counts = np.fromiter((frequencies[t] for t in terms), dtype=np.int64)
-                self._vocabulary = (terms, counts)
-                self._surface_frequencies = frequencies
-            return self._vocabulary
+        cache, _ = _caches()
+        ids_parts, tf_parts = [], []
+        for segment, (leaf, offset) in zip(self.segments, self.leaves, strict=True):
+            key = (segment.segment_id, field, term)
+            found = cache.get(key)
+            if found is None:
+                with self._whoosh:
+                    if (field, term) in leaf:
+                        ids, tf = _read_postings(leaf.postings(field, term))
+                        found = (ids.astype(np.int32), tf)
+                    else:
+                        found = _NO_POSTINGS
+                cache.put(key, found)
+            if found[0].size:
+                ids_parts.append(found[0].astype(np.int64) + offset)
+                tf_parts.append(found[1])
+        if not ids_parts:
+            return Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        ids = np.concatenate(ids_parts) if len(ids_parts) > 1 else ids_parts[0]
+        tf = np.concatenate(tf_parts) if len(tf_parts) > 1 else tf_parts[0]
+        if self.has_deletions:
+            live = self.alive[ids]
+            ids, tf = ids[live], tf[live]
+        return Postings(ids, tf)
 
     def title(self, docnum: int) -> str:
         """A document's title, kept once read: the leaders of many queries are the same
         articles, and reading the stored fields decompresses the whole record."""
-        with self._cache_lock:
-            title = self._titles.get(docnum)
-            if title is not None:
-                self._titles.move_to_end(docnum)
-                return title
-        title = self.stored_fields(docnum).get("title") or ""
-        with self._cache_lock:
-            self._titles[docnum] = title
-            if len(self._titles) > TITLE_CACHE_DOCS:
-                self._titles.popitem(last=False)
+        _, titles = _caches()
+        position, local = self._locate(docnum)
+        key = (self.segments[position].segment_id, local)
+        title = titles.get(key)
+        if title is None:
+            title = self.stored_fields(docnum).get("title") or ""
+            titles.put(key, title)
         return title
 
     # -- reads of the Whoosh searcher, one thread at a time -----------------------
+
+    def fingerprints(self, docnums: np.ndarray) -> np.ndarray:
+        """The ``fingerprint`` column (``search.duplicates``) of these documents, a row of
+        bytes each, read leaf by leaf; zeros where a segment has no such column (an
+        index built before it)."""
+        rows = np.zeros((docnums.size, FINGERPRINT_BYTES), dtype=np.uint8)
+        with self._whoosh:
+            for leaf, offset in self.leaves:
+                local = docnums - offset
+                inside = np.flatnonzero((local >= 0) & (local < leaf.doc_count_all()))
+                if inside.size and "fingerprint" in leaf.schema and leaf.has_column("fingerprint"):
+                    column = leaf.column_reader("fingerprint")
+                    data = b"".join(map(column.__getitem__, local[inside].tolist()))
+                    rows[inside] = np.frombuffer(data, dtype=np.uint8).reshape(inside.size, -1)
+        return rows
 
     def stored_fields(self, docnum: int) -> dict:
         with self._whoosh:
@@ -261,24 +273,28 @@ class IndexArrays:
         with self._whoosh:
             return self._searcher.up_to_date()
 
-    def surface_frequency(self, form: str) -> int | None:
-        """Articles holding the surface form, from the vocabulary once it is built (a dict
-        lookup, where Whoosh reads its term table), else None."""
-        frequencies = self._surface_frequencies
-        return None if frequencies is None else frequencies.get(form, 0)
+    def surface_frequency(self, form: str) -> int:
+        """Articles holding the surface form (deleted ones included, as in Whoosh's term
+        table): a bisection in each segment's vocabulary."""
+        return sum(segment.frequency(form) for segment in self.segments)
 
     def completions(self, prefix: str, limit: int) -> list[str]:
-        """The most frequent indexed forms starting with ``prefix`` (not the prefix itself)."""
-        terms, counts = self.vocabulary()
-        start = bisect_left(terms, prefix)
-        end = bisect_left(terms, prefix + "\U0010ffff", lo=start)
-        if terms[start : start + 1] == [prefix]:
-            start += 1
-        if start >= end:
-            return []
-        window = counts[start:end]
-        best = np.argsort(-window, kind="stable")[:limit]
-        return [terms[start + int(i)] for i in best]
+        """The most frequent indexed forms starting with ``prefix`` (not the prefix itself).
+
+        Each segment offers its own most frequent forms; their counts are then summed
+        over all segments.
+        """
+        candidates: set[str] = set()
+        for segment in self.segments:
+            start, end = segment.terms.prefix_range(prefix)
+            if start >= end:
+                continue
+            window = np.asarray(segment.counts[start:end])
+            best = np.argsort(-window, kind="stable")[: limit + 1]
+            candidates.update(segment.terms[start + int(i)] for i in best)
+        candidates.discard(prefix)
+        ranked = sorted(candidates, key=lambda form: (-self.surface_frequency(form), form))
+        return ranked[:limit]
 
     def bm25(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Document numbers holding the term and their BM25 weight in the field."""
@@ -309,9 +325,8 @@ class IndexArrays:
         return found
 
     def year_counts(self, mask: np.ndarray) -> list[FacetCount]:
-        years = self._years()
-        selected = years[mask]
-        selected = selected[selected > 0]
+        selected = self.years[mask]
+        selected = selected[selected > 0].astype(np.int64)
         if selected.size == 0:
             return []
         first = int(selected.min())
@@ -320,15 +335,6 @@ class IndexArrays:
             FacetCount(first + int(offset), int(counts[offset]))
             for offset in np.flatnonzero(counts)[::-1]
         ]
-
-    def _years(self) -> np.ndarray:
-        """The year of each document (0 when undated), worked out once per generation."""
-        if self._year_of is None:
-            years = np.zeros(self.size, dtype=np.int64)
-            dated = np.flatnonzero(self.dates != NO_DATE)
-            years[dated] = [dt.date.fromordinal(o).year for o in self.dates[dated].tolist()]
-            self._year_of = years
-        return self._year_of
 
 
 def _leaves(searcher: Searcher) -> list[tuple[object, int]]:

@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 from whoosh import query as wq
 
-from search import layout, ranker
+from search import duplicates, layout, ranker, stories
 from search.correction import correct_words
 from search.plan import Plan, Planner
 from search.query import AnyOf, ParsedQuery, Word, parse, parse_date_bound, plain_words
 from search.ranking import NO_DATE, IndexArrays
-from search.results import Document, Facets, Health, Hit, Record, SearchResult
+from search.results import Copy, Document, Facets, Health, Hit, Record, SearchResult
 from search.schema import decompress_text
 from search.snippets import Highlighter
 from search.suggest import suggestions
@@ -38,6 +38,13 @@ PREFIX_SCAN_TERMS = 1000  # indexed terms read for a prefix, before the commones
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
 SORTS = ("relevance", "date", "date_asc")
+#: How copies are shown: collapsed under the best of them (``duplicates``), and also the
+#: articles of one story under its best (``story``), or each as a hit (``none``).
+GROUPS = ("duplicates", "story", "none")
+SIMILAR_ARTICLES = 5  # «Похожие материалы» of an article
+#: Leaders grouped beyond those shown (at least as many again), where copies are looked
+#: for: a copy scores as its original does, so it ranks beside it.
+COLLAPSE_POOL = 100
 REFRESH_SECONDS = 1.0
 SCORED_FIELDS = (*WEIGHTS.field_boosts, "exact")
 
@@ -67,6 +74,7 @@ class SearchRequest:
     facets: bool = True
     correct: bool = True
     typing: bool = False  # the last word is still being typed: a prefix, never corrected
+    group: str = "duplicates"  # one of GROUPS
 
     def validate(self) -> None:
         if not isinstance(self.page, int) or not 1 <= self.page <= MAX_PAGE:
@@ -77,6 +85,8 @@ class SearchRequest:
             )
         if self.sort not in SORTS:
             raise SearchError("bad_sort", f"sort must be one of: {', '.join(SORTS)}")
+        if self.group not in GROUPS:
+            raise SearchError("bad_group", f"group must be one of: {', '.join(GROUPS)}")
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise SearchError("bad_date", "the start date is after the end date")
 
@@ -110,11 +120,8 @@ class Match:
 class SearchEngine:
     """An index folder opened for searching; the searcher is reused and reopened on change."""
 
-    def __init__(self, root: Path, warm_suggestions: bool = False):
-        """``warm_suggestions``: build the completion vocabulary in the background
-        whenever the index is (re)opened, as a server wants; the CLI does not."""
+    def __init__(self, root: Path):
         self.root = Path(root)
-        self.warm_suggestions = warm_suggestions
         self._lock = threading.Lock()
         self._arrays: IndexArrays | None = None
         self._live: Path | None = None
@@ -139,11 +146,18 @@ class SearchEngine:
                 return current
             # A fresh searcher, never a refreshed one: requests in flight go on reading
             # the old one (see ``layout.LiveIndex``).
-            searcher = layout.open_live(self.root).searcher()
-            self._arrays = IndexArrays(searcher, SCORED_FIELDS)
+            started = time.perf_counter()
+            index = layout.open_live(self.root)
+            folder = Path(index.storage.folder)
+            self._arrays = IndexArrays(index.searcher(), SCORED_FIELDS, folder)
             self._live = live
-            if self.warm_suggestions:
-                threading.Thread(target=_warm, args=(self._arrays,), daemon=True).start()
+            log.info(
+                "opened %s: %d documents in %d segments in %.0f ms",
+                live,
+                self._arrays.documents,
+                len(self._arrays.segments),
+                (time.perf_counter() - started) * 1000,
+            )
             return self._arrays
         finally:
             self._lock.release()
@@ -178,12 +192,23 @@ class SearchEngine:
         found = self.match(request)
         arrays, plan, scores, matched = found.arrays, found.plan, found.scores, found.matched
         first = (request.page - 1) * request.per_page
-        order = ranker.order(arrays, plan, matched, scores, request.sort, first + request.per_page)
+        needed = first + request.per_page
+        groups = None
+        if request.group == "none":
+            order = ranker.order(arrays, plan, matched, scores, request.sort, needed)
+            shown = [(int(d), []) for d in order[first:needed]]
+        else:
+            # Copies rank beside their best: grouped among a few more leaders than shown.
+            pool = needed + max(COLLAPSE_POOL, needed)
+            order = ranker.order(arrays, plan, matched, scores, request.sort, pool)
+            groups = duplicates.among(arrays, order)
+            leaders = groups.firsts()
+            if request.group == "story":
+                shown = stories.group(arrays.dates, groups, leaders)[first:needed]
+            else:
+                shown = [(int(d), []) for d in leaders[first:needed]]
         highlighter = _highlighter(plan)
-        hits = [
-            _hit(arrays, int(d), scores, highlighter)
-            for d in order[first : first + request.per_page]
-        ]
+        hits = [_hit(arrays, docnum, scores, highlighter, groups, story) for docnum, story in shown]
         return SearchResult(
             query=request.q,
             corrected_query=found.corrected,
@@ -197,6 +222,7 @@ class SearchEngine:
             dropped=plan.dropped,
             hits=hits,
             facets=_facets(arrays, matched) if request.facets else Facets(),
+            collapsed=groups.collapsed if groups else 0,
         )
 
     def _filter_mask(self, arrays: IndexArrays, request: SearchRequest, parsed) -> np.ndarray:
@@ -237,25 +263,23 @@ class SearchEngine:
         plan = Planner(_prefix_expander(arrays)).build(parse(q)) if q else Plan()
         hl = _highlighter(plan)
         title, summary, text = (hl.mark(t) for t in (record.title, record.summary, record.text))
+        texts = [record.title, record.text]
+        candidates = stories.similar(arrays, docnum, texts, SIMILAR_ARTICLES + COLLAPSE_POOL)
+        groups = duplicates.among(arrays, np.asarray([docnum, *candidates], dtype=np.int64))
+        copies = groups.copies(docnum)
+        similar = [d for d in candidates if d not in set(copies.tolist())][:SIMILAR_ARTICLES]
         return Document(
             **asdict(record),
             title_marks=title.marks,
             summary_marks=summary.marks,
             text_marks=text.marks,
+            duplicates=[_copy(arrays, int(d)) for d in copies],
+            similar=[_copy(arrays, d) for d in similar],
         )
 
     def health(self) -> Health:
         arrays = self.arrays()
         return Health("ok", arrays.documents, layout.read_meta(self.root).get("built_at"))
-
-
-def _warm(arrays: IndexArrays) -> None:
-    """Build the completion vocabulary ahead of the first keystroke. A damaged index
-    fails here too; requests will say so (503), so this only logs it."""
-    try:
-        arrays.vocabulary()
-    except Exception as error:  # noqa: BLE001 - any read error of a damaged index
-        log.warning("could not read the vocabulary of %s: %r", arrays, error)
 
 
 def _parse(text: str, typing: bool) -> tuple[ParsedQuery, Word | None]:
@@ -340,7 +364,29 @@ def _record(stored: dict) -> Record:
     )
 
 
-def _hit(arrays: IndexArrays, docnum: int, scores: ranker.Scores, hl: Highlighter) -> Hit:
+def _copy(arrays: IndexArrays, docnum: int) -> Copy:
+    stored = arrays.stored_fields(docnum)
+    date = stored.get("date")
+    return Copy(
+        id=stored["id"],
+        title=stored.get("title", ""),
+        source=stored.get("source", ""),
+        date=date.date() if isinstance(date, dt.datetime) else None,
+        url=stored.get("url", ""),
+    )
+
+
+def _hit(
+    arrays: IndexArrays,
+    docnum: int,
+    scores: ranker.Scores,
+    hl: Highlighter,
+    groups: duplicates.Groups | None = None,
+    story: list[int] | None = None,
+) -> Hit:
+    """A hit, with its copies when ``groups`` is given, and the other articles of its
+    ``story``."""
+    copies = groups.copies(docnum) if groups else []
     record = _record(arrays.stored_fields(docnum))
     title = hl.mark(record.title)
     snippet = hl.snippet(record.text, fallback=record.summary)
@@ -357,4 +403,6 @@ def _hit(arrays: IndexArrays, docnum: int, scores: ranker.Scores, hl: Highlighte
         tags=record.tags,
         score=round(float(scores.relevance[docnum]), 4),
         missing=scores.missing(docnum),
+        duplicates=[_copy(arrays, int(d)) for d in copies],
+        story=[_copy(arrays, d) for d in story or ()],
     )

@@ -18,8 +18,7 @@ class IndexVocabulary:
         self._masks: dict[str, np.ndarray] = {}
 
     def frequency(self, form: str) -> int:
-        found = self.arrays.surface_frequency(form)
-        return self.arrays.term_frequency("exact", form) if found is None else found
+        return self.arrays.surface_frequency(form)
 
     def lemma_frequency(self, form: str) -> int:
         return max((self.arrays.term_frequency("text", t) for t in word_terms(form)), default=0)

@@ -16,7 +16,7 @@ from search.follow.state import status as feeds_status
 from search.layout import IndexMissing
 from search.rubrics import rubric_label
 from search.searching import SearchEngine
-from web import api, article, links, pages
+from web import api, article, links, pages, research
 from web.engine import attach_engine, get_guard
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,10 @@ def create_app(index_dir: Path, engine: SearchEngine | None = None) -> Flask:
     app.config["INDEX_DIR"] = Path(index_dir)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    attach_engine(app, engine or SearchEngine(Path(index_dir), warm_suggestions=True), index_dir)
+    attach_engine(app, engine or SearchEngine(Path(index_dir)), index_dir)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(research.bp)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.filters.update(ru_date=links.ru_date, number=links.number)

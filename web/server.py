@@ -32,6 +32,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from search.layout import IndexMissing
+from search.morphology import word_terms
 from web import create_app, worker
 from web.engine import get_engine, get_guard
 
@@ -51,8 +52,8 @@ MAX_HEADER_FIELD = 8190
 MAX_HEADER_FIELDS = 100
 
 
-#: Each worker holds its own copy of the ranking arrays and caches (about 400 MB at the
-#: shared corpus, more for larger indexes), so the default stops here; ``--workers`` goes on.
+#: Each worker holds its own caches (bounded: ``search.caches``) beside the shared,
+#: memory-mapped arrays, so the default stops here; ``--workers`` goes on.
 MAX_DEFAULT_WORKERS = 4
 
 
@@ -124,6 +125,9 @@ def serve(
         "errorlog": "-",
         "loglevel": "warning",
     }
+    # The dictionaries are read-only once loaded: loaded here, before the fork, the workers
+    # share their pages instead of holding a copy each.
+    word_terms("переговоры")
     _NewsSearchServer(Path(index_dir), options).run()
 
 

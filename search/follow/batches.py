@@ -5,7 +5,8 @@ A batch is written to ``INDEX/follow/batch-<pid>-<n>.jsonl`` and added with
 the writer lock like any other writer: a build holding the lock is waited for, the batch tried
 again a few seconds later, and the follower polls on meanwhile. Only once the commit is on the
 disk are its records marked indexed (see ``search.follow.state`` for why that makes every
-item indexed once).
+item indexed once). Each commit then asks for a background merge (``search.merging``), which
+keeps the segment count bounded without delaying the next batch.
 
 The commits run in a process of their own, one batch at a time: the analysis is CPU-bound
 Python, which in the follower's process would hold the GIL against the fetching threads and
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from search import indexer
 from search.follow.state import State, state_dir
+from search.merging import BackgroundMerger
 from search.morphology import word_terms
 from search.procs import die_with_parent
 from search.records import IngestProblem
@@ -81,11 +83,24 @@ def commit_batch(root: Path, path: Path) -> Commit:
         except indexer.IndexMissing:
             report = indexer.build(root, [path], on_problem=commit.problems.append, wait=LOCK_WAIT)
         commit.indexed = report.indexed
+        _merger(root).poke()
     except indexer.BuildRefused:
         pass  # every record refused: the problems say why
     except (indexer.IndexBusy, indexer.IndexWriteError) as error:
         commit.refused = str(error)
     return commit
+
+
+_mergers: dict[Path, BackgroundMerger] = {}
+
+
+def _merger(root: Path) -> BackgroundMerger:
+    """The indexing process's background merger of ``root`` (``search.merging``): merges
+    run beside the next batches instead of delaying them."""
+    merger = _mergers.get(root)
+    if merger is None:
+        merger = _mergers[root] = BackgroundMerger(root)
+    return merger
 
 
 @dataclass

@@ -1,0 +1,281 @@
+"""Merging segments in the background, by a tiered policy, without blocking anyone.
+
+Updates commit a new segment each and never merge (Whoosh's default merges small
+segments inside the commit, so an update's acknowledgement waited for them). A stream
+of small updates would then grow the segment count without bound, and every query
+pays per segment; so segments are merged here, as Lucene's log/tiered policies do:
+
+* A segment's *tier* is the power of ``MERGE_FACTOR`` its live documents reach, above
+  ``FLOOR_DOCS`` (all smaller segments share tier 0). When a tier holds
+  ``MERGE_FACTOR`` segments, they are merged into one of the next tier: the count
+  stays below ``MERGE_FACTOR`` a tier, about 8 × log8(N / 1,000) segments at most
+  (23 at a million articles), and each article is rewritten once per tier.
+* A segment with more than ``MAX_DELETED_SHARE`` of its documents deleted (replaced
+  articles) is rewritten alone, which drops them.
+* No merge makes a segment above ``MAX_MERGED_DOCS``: rewriting the whole archive
+  for ten new articles would hold the disk for many minutes.
+
+A merge never blocks readers or writers. Under the writer lock it only picks the
+segments and, at the end, swaps them for the merged one in a new table of contents;
+the merged segment is written between the two, unlocked, in a scratch folder that
+writers' garbage collection leaves alone. Articles deleted or replaced meanwhile are
+deleted in the merged segment too (its document numbers follow from the snapshot).
+If the live index was rebuilt or a chosen segment vanished, the merge is dropped.
+One merge runs at a time per index (a ``flock``), in any process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import math
+import os
+import shutil
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh.index import TOC
+from whoosh.reading import SegmentReader
+
+from search import segments
+from search.codec import NewsCodec
+from search.durable import INDEX_NAME, create_durable, discard_garbage, fsync_path
+from search.indexer import writing
+from search.layout import live_dir, open_live
+
+MERGE_FACTOR = 8
+FLOOR_DOCS = 1_000
+MAX_DELETED_SHARE = 0.3
+MAX_MERGED_DOCS = 2_000_000
+MERGE_LOCK = ".merge.lock"
+SCRATCH = "merging.tmp"
+LOCK_WAIT_SECONDS = 60.0
+WRITER_MEMORY_MB = 256
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    segment_id: str
+    documents: int  # all, deleted included
+    deleted: int
+
+    @property
+    def live(self) -> int:
+        return self.documents - self.deleted
+
+
+@dataclass
+class MergeReport:
+    merged: list[str]  # segment ids replaced
+    into: str | None  # the new segment's id (None: every document was deleted)
+    documents: int
+    seconds: float
+
+
+def tier(documents: int) -> int:
+    """Tier 0 up to ``FLOOR_DOCS`` live documents, then one more per ``MERGE_FACTOR``×."""
+    if documents <= FLOOR_DOCS:
+        return 0
+    return 1 + int(math.log(documents / FLOOR_DOCS, MERGE_FACTOR))
+
+
+def choose(infos: list[SegmentInfo]) -> list[str]:
+    """The ids of the segments to merge next (none: the index is within the policy)."""
+    for info in infos:
+        if info.documents and info.deleted / info.documents > MAX_DELETED_SHARE:
+            return [info.segment_id]
+    tiers: dict[int, list[SegmentInfo]] = {}
+    for info in infos:
+        tiers.setdefault(tier(info.live), []).append(info)
+    for level in sorted(tiers):
+        members = sorted(tiers[level], key=lambda info: info.live)
+        if len(members) < MERGE_FACTOR:
+            continue
+        chosen = members[:MERGE_FACTOR]
+        if sum(info.live for info in chosen) <= MAX_MERGED_DOCS:
+            return [info.segment_id for info in chosen]
+    return []
+
+
+def segment_infos(root: Path) -> list[SegmentInfo]:
+    """The segments of the live index, in index order."""
+    ix = open_live(root)
+    toc = TOC.read(ix.storage, INDEX_NAME)
+    return [_info(segment) for segment in toc.segments]
+
+
+def _info(segment) -> SegmentInfo:
+    return SegmentInfo(segment.segment_id(), segment.doc_count_all(), segment.deleted_count())
+
+
+# -- running a merge ------------------------------------------------------------------
+
+
+def merge_once(root: Path, written: Callable[[], object] | None = None) -> MergeReport | None:
+    """Run the next merge the policy wants, if any and if no other merge is running.
+
+    ``written`` is called once the merged segment is written, before it is swapped in
+    (where deletions made meanwhile are carried over: tests delete there).
+    """
+    with _merge_lock(root) as held:
+        if not held:
+            return None
+        started = time.perf_counter()
+        with writing(root, LOCK_WAIT_SECONDS):
+            folder = live_dir(root)
+            ix = open_live(root)
+            toc = TOC.read(ix.storage, INDEX_NAME)
+            by_id = {segment.segment_id(): segment for segment in toc.segments}
+            chosen_ids = choose([_info(segment) for segment in toc.segments])
+            if not chosen_ids:
+                return None
+            chosen = [by_id[segment_id] for segment_id in chosen_ids]
+            snapshot = {s.segment_id(): frozenset(s.deleted_docs()) for s in chosen}
+        scratch = folder / SCRATCH
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
+        try:
+            merged = _write_merged(ix, chosen, scratch)
+            if written is not None:
+                written()
+            with writing(root, LOCK_WAIT_SECONDS):
+                if live_dir(root) != folder:
+                    log.info("merge dropped: the index was rebuilt meanwhile")
+                    return None
+                current = open_live(root)
+                toc = TOC.read(current.storage, INDEX_NAME)
+                present = {segment.segment_id(): segment for segment in toc.segments}
+                if not all(segment_id in present for segment_id in chosen_ids):
+                    log.info("merge dropped: its segments changed meanwhile")
+                    return None
+                if merged is not None:
+                    _delete_since(merged, chosen, snapshot, present)
+                    for path in scratch.glob(f"{merged.segment_id()}.*"):
+                        os.rename(path, folder / path.name)
+                    fsync_path(folder)
+                kept = [s for s in toc.segments if s.segment_id() not in snapshot]
+                after_merge = kept + ([merged] if merged is not None else [])
+                TOC(toc.schema, after_merge, toc.generation + 1).write(current.storage, INDEX_NAME)
+                after = open_live(root)
+                discard_garbage(after)
+                segments.keep(after)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        report = MergeReport(
+            chosen_ids,
+            merged.segment_id() if merged is not None else None,
+            merged.doc_count() if merged is not None else 0,
+            time.perf_counter() - started,
+        )
+        log.info(
+            "merged %d segments into %s (%d documents) in %.1f s",
+            len(report.merged),
+            report.into,
+            report.documents,
+            report.seconds,
+        )
+        return report
+
+
+def merge_while_needed(root: Path) -> list[MergeReport]:
+    """Merge until the policy is content (or another process is merging)."""
+    reports = []
+    while (report := merge_once(root)) is not None:
+        reports.append(report)
+    return reports
+
+
+def _write_merged(ix, chosen: list, scratch: Path):
+    """The chosen segments (their documents live at the snapshot) as one new segment
+    written into ``scratch``, or None when none of their documents is live."""
+    if not sum(segment.doc_count() for segment in chosen):
+        return None
+    target = create_durable(scratch, ix.schema)
+    writer = target.writer(codec=NewsCodec(), limitmb=WRITER_MEMORY_MB)
+    try:
+        for segment in chosen:
+            reader = SegmentReader(ix.storage, ix.schema, segment)
+            try:
+                writer.add_reader(reader)
+            finally:
+                reader.close()
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit(merge=False)
+    (merged,) = TOC.read(target.storage, INDEX_NAME).segments
+    return merged
+
+
+def _delete_since(merged, chosen: list, snapshot: dict, present: dict) -> None:
+    """Delete in ``merged`` what was deleted in its sources after the snapshot.
+
+    ``add_reader`` copies each source's live documents in order, so a source document's
+    number in the merged segment is its rank among the snapshot's live documents.
+    """
+    base = 0
+    for segment in chosen:
+        segment_id = segment.segment_id()
+        before = sorted(snapshot[segment_id])
+        now = frozenset(present[segment_id].deleted_docs())
+        for docnum in sorted(now - snapshot[segment_id]):
+            merged.delete_document(base + docnum - bisect_left(before, docnum))
+        base += segment.doc_count_all() - len(before)
+
+
+@contextmanager
+def _merge_lock(root: Path) -> Iterator[bool]:
+    """Whether this process holds the merge lock of ``root`` for the block."""
+    path = root / MERGE_LOCK
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class BackgroundMerger:
+    """Merges of one index in a thread of this process, asked for after each commit.
+
+    ``poke`` returns at once; a merge already running picks up what the new commit
+    needs when it looks again. ``close`` waits for the merge in progress.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.reports: list[MergeReport] = []
+        self._wanted = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="merger", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wanted.set()
+
+    def close(self) -> None:
+        self._closing = True
+        self._wanted.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            if self._closing:
+                return
+            try:
+                self.reports.extend(merge_while_needed(self.root))
+            except Exception:  # noqa: BLE001 - a failed merge loses nothing; say so and go on
+                log.exception("background merge of %s failed", self.root)

@@ -1,0 +1,212 @@
+"""Per-segment arrays: read fast, equal to Whoosh's own per-document reads, kept on disk
+by segment id, rebuilt when damaged, and reused (with their cached postings) across the
+reopen after an update."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh.codec.whoosh3 import W3PerDocReader, W3TermsReader
+from whoosh.columns import NumericColumn, VarBytesColumn
+from whoosh.filedb.filetables import OrderedHashReader
+from whoosh.reading import SegmentReader
+
+from search import caches, indexer, layout, ranking, segments
+from search.searching import REFRESH_SECONDS, SearchEngine, SearchRequest
+from tests.conftest import build_index
+
+OWNERS = {
+    "SegmentReader": SegmentReader,
+    "W3PerDocReader": W3PerDocReader,
+    "W3TermsReader": W3TermsReader,
+    "OrderedHashReader": OrderedHashReader,
+    "NumericColumn.Reader": NumericColumn.Reader,
+    "VarBytesColumn.Reader": VarBytesColumn.Reader,
+}
+
+
+def article(number: int, **fields) -> dict:
+    return {
+        "id": f"a-{number}",
+        "title": f"Заголовок номер {number} о дорогах",
+        "summary": "Короткий лид" if number % 3 else "",
+        "text": " ".join(["Дороги строят быстро"] * (1 + number % 5)) + f" метка{number}",
+        "date": f"20{10 + number % 12:02d}-0{1 + number % 9}-1{number % 10}" if number % 4 else "",
+        "source": ("РИА", "ТАСС", "")[number % 3],
+        "topic": ("Экономика", "Общество")[number % 2],
+        **fields,
+    }
+
+
+@pytest.fixture
+def updated_index(tmp_path: Path) -> Path:
+    """Three segments: a build, an update that replaces two articles, an update adding more."""
+    root = build_index(tmp_path, [article(n) for n in range(40)])
+    more = tmp_path / "more.jsonl"
+    more.write_text(
+        "\n".join(json.dumps(article(n, title=f"Новый {n}"), ensure_ascii=False) for n in (3, 7))
+    )
+    indexer.update(root, [more])
+    added = tmp_path / "added.jsonl"
+    added.write_text("\n".join(json.dumps(article(n), ensure_ascii=False) for n in range(40, 45)))
+    indexer.update(root, [added])
+    return root
+
+
+def leaves(root: Path) -> list:
+    reader = layout.open_live(root).reader()
+    return [reader] if reader.is_atomic() else [leaf for leaf, _ in reader.leaf_readers()]
+
+
+@pytest.mark.parametrize("owner", sorted(segments.COLUMN_INTERNALS))
+def test_whoosh_internals_read_here_exist(owner, updated_index):
+    leaf = leaves(updated_index)[0]
+    instances = {
+        "SegmentReader": leaf,
+        "W3PerDocReader": leaf._perdoc,
+        "W3TermsReader": leaf._terms,
+        "OrderedHashReader": leaf._terms._tindex,
+        "NumericColumn.Reader": leaf.column_reader("date", translate=False),
+        "VarBytesColumn.Reader": leaf.column_reader("source", translate=False),
+    }
+    assert isinstance(instances[owner], OWNERS[owner])
+    for name in segments.COLUMN_INTERNALS[owner]:
+        assert hasattr(instances[owner], name), f"{owner}.{name}"
+
+
+def test_arrays_equal_whooshs_own_reads(updated_index):
+    found = leaves(updated_index)
+    assert len(found) >= 2
+    for leaf in found:
+        arrays = segments.load(leaf, None)
+        size = leaf.doc_count_all()
+        for name in ("title", "summary", "text", "exact"):
+            slow = [leaf.doc_field_length(d, name, 0) or 0 for d in range(size)]
+            assert arrays.lengths[name].tolist() == slow, name
+        for name in segments.CATEGORY_FIELDS:
+            column = leaf.column_reader(name)
+            slow = [column[d] for d in range(size)]
+            codes, values = arrays.codes[name], arrays.values[name]
+            assert [values[c] if c >= 0 else "" for c in codes.tolist()] == slow
+        stored = [leaf.stored_fields(d).get("date") for d in range(size)]
+        assert [None if o == segments.NO_DATE else o for o in arrays.dates.tolist()] == [
+            d.toordinal() if d else None for d in stored
+        ]
+        assert arrays.years.tolist() == [d.year if d else 0 for d in stored]
+        vocabulary = [
+            (t.decode("utf-8"), info.doc_frequency()) for t, info in leaf.iter_field("exact")
+        ]
+        assert (
+            list(zip(arrays.terms[0 : len(arrays.terms)], arrays.counts.tolist(), strict=True))
+            == vocabulary
+        )
+
+
+def test_the_writer_keeps_arrays_of_live_segments_only(updated_index):
+    folder = layout.arrays_dir(layout.open_live(updated_index))
+    live = {leaf._segment.segment_id() for leaf in leaves(updated_index)}
+    assert {path.name for path in folder.iterdir()} == live
+
+
+def test_an_update_builds_the_new_segment_only(updated_index, tmp_path):
+    folder = layout.arrays_dir(layout.open_live(updated_index))
+    before = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps(article(99), ensure_ascii=False))
+    time.sleep(0.01)
+    indexer.update(updated_index, [one])
+    after = {path.name: path.stat().st_mtime_ns for path in folder.iterdir()}
+    kept = set(before) & set(after)
+    # Whoosh may merge small segments into the new one; those that stay are not rebuilt.
+    assert kept and all(before[name] == after[name] for name in kept)
+    assert len(set(after) - set(before)) == 1
+
+
+def test_damaged_arrays_are_rebuilt_and_answers_stay_right(updated_index):
+    engine = SearchEngine(updated_index)
+    expected = engine.search(SearchRequest(q="дороги", per_page=50))
+    folder = layout.arrays_dir(layout.open_live(updated_index))
+    for kept in folder.iterdir():
+        lengths = kept / "length.text.npy"
+        lengths.write_bytes(lengths.read_bytes()[:-3])  # torn
+        (kept / "dates.npy").unlink()
+    again = SearchEngine(updated_index).search(SearchRequest(q="дороги", per_page=50))
+    assert [h.id for h in again.hits] == [h.id for h in expected.hits]
+    assert again.facets == expected.facets
+    assert all((kept / "dates.npy").exists() for kept in folder.iterdir())
+
+
+def test_a_read_only_index_is_searched_with_arrays_in_memory(updated_index):
+    folder = layout.arrays_dir(layout.open_live(updated_index))
+    for kept in folder.iterdir():
+        for path in kept.iterdir():
+            path.unlink()
+        kept.rmdir()
+    os.chmod(folder, 0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user who may write anywhere")
+        result = SearchEngine(updated_index).search(SearchRequest(q="метка41"))
+        assert [h.id for h in result.hits] == ["a-41"]
+        assert not any(folder.iterdir())
+    finally:
+        os.chmod(folder, 0o755)
+
+
+def test_cached_postings_of_unchanged_segments_survive_a_reopen(updated_index, tmp_path):
+    engine = SearchEngine(updated_index)
+    assert engine.search(SearchRequest(q="дороги")).total == 45
+    cache, _ = ranking._caches()
+    old = {leaf._segment.segment_id() for leaf in leaves(updated_index)}
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps(article(77), ensure_ascii=False))
+    indexer.update(updated_index, [one])
+    time.sleep(REFRESH_SECONDS + 0.1)
+    new = {leaf._segment.segment_id() for leaf in leaves(updated_index)}
+    unchanged = old & new
+    assert unchanged
+    for segment_id in unchanged:
+        assert cache.get((segment_id, "text", "дорога")) is not None
+    assert engine.search(SearchRequest(q="дороги")).total == 46
+
+
+def test_replaced_articles_are_not_found_twice(updated_index):
+    engine = SearchEngine(updated_index)
+    assert engine.search(SearchRequest(q="новый")).total == 2
+    arrays = engine.arrays()
+    assert arrays.has_deletions and arrays.documents == 45
+    ids = [h.id for h in engine.search(SearchRequest(q="метка3 OR метка7")).hits]
+    assert sorted(ids) == ["a-3", "a-7"]
+
+
+def test_completions_and_frequencies_sum_over_segments(updated_index):
+    arrays = SearchEngine(updated_index).arrays()
+    assert len(arrays.segments) >= 2
+    whole = layout.open_live(updated_index).reader()
+    assert arrays.surface_frequency("дороги") == whole.doc_frequency("exact", "дороги")
+    offered = arrays.completions("мет", 3)
+    assert len(offered) == 3 and all(form.startswith("мет") for form in offered)
+
+
+def test_byte_lru_holds_its_limit():
+    cache = caches.ByteLRU(1000, len)
+    for number in range(100):
+        cache.put(number, "x" * 90)
+        assert cache.bytes <= 1000
+    assert len(cache) == 11 and cache.get(99) and cache.get(0) is None
+    cache.put("huge", "x" * 5000)
+    assert cache.get("huge") is None
+
+
+def test_cache_limits_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("NEWS_SEARCH_POSTINGS_CACHE_MB", "1.5")
+    assert caches.limit_bytes("NEWS_SEARCH_POSTINGS_CACHE_MB") == int(1.5 * (1 << 20))
+    monkeypatch.setenv("NEWS_SEARCH_POSTINGS_CACHE_MB", "lots")
+    with pytest.raises(ValueError, match="megabytes"):
+        caches.limit_bytes("NEWS_SEARCH_POSTINGS_CACHE_MB")
+    assert np.int64(caches.limit_bytes("NEWS_SEARCH_TITLES_CACHE_MB")) > 0
