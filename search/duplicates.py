@@ -26,7 +26,8 @@ lies between.
 Groups are found among a search's leaders (:func:`among`): candidates are articles that
 agree on all ``BAND_ROWS`` minima of one of ``BANDS`` bands (LSH; a pair at Jaccard 0.5
 shares a band with probability 0.996, at 0.1 with 0.04), kept when their signatures
-agree on ``NEAR`` of the minima, and joined transitively with the exact copies.
+agree on ``NEAR`` of the minima, or with the same exact key; a document joins the
+best ranked group whose first it is a copy of.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ FINGERPRINT_BYTES = EXACT_BYTES + 4 * PERMUTATIONS
 BAND_ROWS = 3
 BANDS = PERMUTATIONS // BAND_ROWS
 NEAR = 0.5  # estimated Jaccard of near-duplicates
+LINK_WINDOW = 50  # ranks a copy may stand below the first of its group
 #: The fields a fingerprint is made of, in this order.
 SOURCES = ("title", "summary", "text")
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
@@ -168,22 +170,6 @@ def candidate_pairs(signatures: np.ndarray) -> np.ndarray:
     return np.unique(pairs, axis=0) if pairs.size else np.zeros((0, 2), dtype=np.int64)
 
 
-def components(count: int, pairs: np.ndarray) -> np.ndarray:
-    """A label per row: the smallest row it is joined to through ``pairs``."""
-    labels = np.arange(count)
-    if pairs.size == 0:
-        return labels
-    left, right = pairs[:, 0], pairs[:, 1]
-    while True:  # label propagation: rounds are few, groups being small
-        low = np.minimum(labels[left], labels[right])
-        before = labels.copy()
-        np.minimum.at(labels, left, low)
-        np.minimum.at(labels, right, low)
-        labels = labels[labels]
-        if np.array_equal(labels, before):
-            return labels
-
-
 # -- the groups among a search's leaders ------------------------------------------------
 
 
@@ -242,4 +228,23 @@ def among(arrays: IndexArrays, docs: np.ndarray) -> Groups:
     order = known[np.argsort(exact[known], kind="stable")]
     same = np.flatnonzero(exact[order][1:] == exact[order][:-1])
     pairs = np.concatenate([pairs.reshape(-1, 2), np.stack([order[same], order[same + 1]], 1)])
-    return Groups(docs, components(docs.size, pairs), signatures)
+    return Groups(docs, _greedy_firsts(docs.size, pairs), signatures)
+
+
+def _greedy_firsts(count: int, pairs: np.ndarray) -> np.ndarray:
+    """In rank order, each document joins the best ranked earlier group whose first it is
+    a copy of, else starts its own: a document's group then depends only on those ranked
+    before it, so a longer list of leaders (a later page) never regroups an earlier one.
+    (Joining transitively, A ~ B ~ C, made C a copy of A on page 2 only: lost from both.)
+    A copy more than ``LINK_WINDOW`` places below its first stays a hit of its own: the
+    page showing the first then surely holds it among its copies."""
+    earlier: list[list[int]] = [[] for _ in range(count)]
+    for a, b in pairs.tolist():
+        if a != b and abs(a - b) <= LINK_WINDOW:
+            earlier[max(a, b)].append(min(a, b))
+    first = np.arange(count)
+    for position in range(count):
+        leaders = [other for other in earlier[position] if first[other] == other]
+        if leaders:
+            first[position] = min(leaders)
+    return first

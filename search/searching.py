@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -198,10 +198,7 @@ class SearchEngine:
             order = ranker.order(arrays, plan, matched, scores, request.sort, needed)
             shown = [(int(d), []) for d in order[first:needed]]
         else:
-            # Copies rank beside their best: grouped among a few more leaders than shown.
-            pool = needed + max(COLLAPSE_POOL, needed)
-            order = ranker.order(arrays, plan, matched, scores, request.sort, pool)
-            groups = duplicates.among(arrays, order)
+            scores, groups = _grouped(arrays, plan, matched, scores, request.sort, needed)
             leaders = groups.firsts()
             if request.group == "story":
                 shown = stories.group(arrays.dates, groups, leaders)[first:needed]
@@ -362,6 +359,30 @@ def _record(stored: dict) -> Record:
         topic=stored.get("topic", ""),
         tags=[t for t in (stored.get("tags") or "").split(",") if t],
     )
+
+
+def _grouped(
+    arrays: IndexArrays,
+    plan: Plan,
+    matched: np.ndarray | None,
+    scores: ranker.Scores,
+    sort: str,
+    needed: int,
+) -> tuple[ranker.Scores, duplicates.Groups]:
+    """The duplicate groups among the leaders, enough of them for ``needed`` hits and for
+    the copies of the last one (a copy ranks within ``duplicates.LINK_WINDOW`` of its
+    best): the pool doubles until it holds them. Each try orders a copy of the scores,
+    since ordering adds the proximity bonus to them."""
+    pool = needed + max(COLLAPSE_POOL, needed)
+    while True:
+        tried = replace(scores, relevance=scores.relevance.copy())
+        order = ranker.order(arrays, plan, matched, tried, sort, pool)
+        groups = duplicates.among(arrays, order)
+        firsts = np.flatnonzero(groups.first == np.arange(order.size))
+        last = firsts[needed - 1] if firsts.size >= needed else order.size
+        if order.size < pool or last + duplicates.LINK_WINDOW < order.size:
+            return tried, groups
+        pool *= 2
 
 
 def _copy(arrays: IndexArrays, docnum: int) -> Copy:

@@ -131,3 +131,14 @@ def test_update_merges_and_stats_lists_the_segments(tmp_path):
     assert "segments:  2" in shown.stdout and "tier 0" in shown.stdout
     merged = runner.invoke(main, ["index", "merge", "--index", str(root)])
     assert merged.exit_code == 0 and "0 merges; 2 segments now." in merged.stdout
+
+
+def test_a_build_writes_a_segment_per_budget_of_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(indexer, "SEGMENT_TEXT_BYTES", 500)
+    articles = [article(n) for n in range(30)]
+    root = build_index(tmp_path, articles)
+    infos = merging.segment_infos(root)
+    assert len(infos) > 3 and sum(info.documents for info in infos) == 30
+    assert len(ids(root, "погоде")) == 30
+    assert ids(root, "метка17") == ["n-17"]
+    assert check_index(root).sound
