@@ -12,7 +12,6 @@ scored with ``WEIGHTS.topic``: the body counts more and its repeats keep countin
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -120,7 +119,7 @@ def _score_clause(
             boost = WEIGHTS.field_boosts.get(field_name, 1.0)
             for term in word.terms:
                 if topic and field_name in topic.bm25:
-                    ids, weights = _bm25(arrays, field_name, term, *topic.bm25[field_name])
+                    ids, weights = arrays.bm25(field_name, term, *topic.bm25[field_name])
                 else:
                     ids, weights = arrays.bm25(field_name, term)
                 best[ids] = np.maximum(best[ids], weights)
@@ -138,22 +137,6 @@ def _score_clause(
     else:
         mask = arrays.matching(clause.match, known)
     return score, mask, clause_in
-
-
-def _bm25(
-    arrays: IndexArrays, field_name: str, term: str, k1: float, b: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Documents holding the term and its BM25 weight in the field with these k1 and b
-    (``IndexArrays.bm25`` with the parameters of every query)."""
-    postings = arrays.postings(field_name, term)
-    if postings.ids.size == 0:
-        return postings.ids, postings.tf
-    df = postings.ids.size
-    idf = math.log(1 + (arrays.documents - df + 0.5) / (df + 0.5))
-    lengths = arrays.lengths[field_name][postings.ids]
-    norm = k1 * (1 - b + b * lengths / max(arrays.average_length[field_name], 1.0))
-    tf = postings.tf
-    return postings.ids, (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
 
 
 def order(

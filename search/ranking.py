@@ -296,7 +296,9 @@ class IndexArrays:
         ranked = sorted(candidates, key=lambda form: (-self.surface_frequency(form), form))
         return ranked[:limit]
 
-    def bm25(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+    def bm25(
+        self, field: str, term: str, k1: float = WEIGHTS.k1, b: float = WEIGHTS.b
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Document numbers holding the term and their BM25 weight in the field."""
         postings = self.postings(field, term)
         if postings.ids.size == 0:
@@ -304,7 +306,6 @@ class IndexArrays:
         df = postings.ids.size
         idf = math.log(1 + (self.documents - df + 0.5) / (df + 0.5))
         lengths = self.lengths[field][postings.ids]
-        k1, b = WEIGHTS.k1, WEIGHTS.b
         norm = k1 * (1 - b + b * lengths / max(self.average_length[field], 1.0))
         tf = postings.tf
         return postings.ids, (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
