@@ -14,6 +14,7 @@ import click
 from search import indexer, merging
 from search.caches import LIMITS_MB
 from search.check import verify_checksums
+from search.cli_options import index_option
 from search.export_command import export_command
 from search.follow.command import follow_command
 from search.progress import Progress, estimate_records
@@ -40,16 +41,6 @@ def default_seeds() -> Path:
     """``seeds/`` of the working folder, else the package's own."""
     local = Path("seeds")
     return local if local.is_dir() else PACKAGE_SEEDS
-
-
-def _index_option(f):
-    return click.option(
-        "--index",
-        "index_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Index folder (default: $NEWS_SEARCH_INDEX, else index/).",
-    )(f)
 
 
 def _wait_option(f):
@@ -144,7 +135,7 @@ def index_group() -> None:
 
 @index_group.command("build")
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
-@_index_option
+@index_option
 @click.option("--procs", type=int, default=None, help="Worker processes (default: all cores).")
 @click.option("--strict", is_flag=True, help="Exit non-zero when any record was skipped.")
 @click.option(
@@ -189,7 +180,7 @@ def build_command(sources, index_dir, procs, strict, allow_empty, without_tags, 
 
 @index_group.command("update")
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
-@_index_option
+@index_option
 @click.option("--strict", is_flag=True, help="Exit non-zero when any record was skipped.")
 @_wait_option
 def update_command(sources, index_dir, strict, wait) -> None:
@@ -218,7 +209,7 @@ def update_command(sources, index_dir, strict, wait) -> None:
 
 @index_group.command("delete")
 @click.argument("ids", nargs=-1, required=True)
-@_index_option
+@index_option
 @_wait_option
 def delete_command(ids, index_dir, wait) -> None:
     """Delete articles by ID (the summary is printed once the change is on the disk)."""
@@ -232,7 +223,7 @@ def delete_command(ids, index_dir, wait) -> None:
 
 
 @index_group.command("merge")
-@_index_option
+@index_option
 def merge_command(index_dir) -> None:
     """Merge segments as the merge policy wants (updates do this by themselves).
 
@@ -257,7 +248,7 @@ def _merge(root: Path) -> list[merging.MergeReport]:
 
 
 @index_group.command("check")
-@_index_option
+@index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def check_command(index_dir, as_json) -> None:
     """Verify the index: the live link, and that every article can be read.
@@ -292,7 +283,7 @@ def _print_check(report) -> None:
 
 
 @index_group.command("stats")
-@_index_option
+@index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats_command(index_dir, as_json) -> None:
     """Documents, size on disk, last build time, sources and segments."""
@@ -357,7 +348,7 @@ def _search_options(f):
 
 @main.command("query")
 @click.argument("text", nargs=-1, required=True)
-@_index_option
+@index_option
 @_search_options
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON of the search API.")
 def query_command(
@@ -439,7 +430,7 @@ def _print_results(result: SearchResult) -> None:
 
 @main.command("eval")
 @click.argument("judgements", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_index_option
+@index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def eval_command(judgements, index_dir, as_json) -> None:
     """Scores per query kind over a JUDGEMENTS file (JSON Lines): MRR@10 and hit@10 for
@@ -468,7 +459,7 @@ def eval_command(judgements, index_dir, as_json) -> None:
 
 
 @main.command("serve")
-@_index_option
+@index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option(

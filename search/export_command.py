@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from search.cli_options import index_option
 from search.export import FORMATS, MAX_ROWS, export
 from search.layout import IndexMissing, resolve_index_dir
 from search.progress import Progress
@@ -36,13 +37,7 @@ def _filter_options(command):
 
 @click.command("export")
 @click.argument("text", nargs=-1, required=True)
-@click.option(
-    "--index",
-    "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Index folder (default: $NEWS_SEARCH_INDEX, else index/).",
-)
+@index_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
 @click.option(
     "--output",

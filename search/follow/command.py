@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from search.cli_options import index_option
 from search.follow.config import ConfigError, FollowConfig, load_config
 from search.follow.state import FollowerBusy, FollowerLock, status
 from search.layout import resolve_index_dir
@@ -33,13 +34,7 @@ DEFAULT_NICE = 10
 
 @click.command("follow")
 @click.argument("feeds_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--index",
-    "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Index folder (default: $NEWS_SEARCH_INDEX, else index/).",
-)
+@index_option
 @click.option("--once", is_flag=True, help="Poll every feed once, index what was found, exit.")
 @click.option("--status", "show_status", is_flag=True, help="Show each feed's polls and errors.")
 @click.option("--json", "as_json", is_flag=True, help="With --status: print JSON.")
