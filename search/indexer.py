@@ -35,14 +35,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh.index import TOC, FileIndex, LockError
+from whoosh.index import FileIndex, LockError
 from whoosh.writing import IndexWriter
 
 from search import segments
 from search.bulk import BulkWriter
 from search.codec import NewsCodec
 from search.durable import (
-    INDEX_NAME,
     IndexWriteError,
     create_durable,
     discard_garbage,
@@ -62,6 +61,7 @@ from search.layout import (
     open_live,
     read_meta,
     resolve_index_dir,
+    segments_of,
 )
 from search.locking import IndexBusy, WriterLock
 from search.records import Article, IngestProblem
@@ -471,16 +471,11 @@ def stats(root: Path) -> dict:
     path = live_dir(root)
     size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
     meta = read_meta(root)
-    toc = TOC.read(ix.storage, INDEX_NAME)
     with ix.reader():  # opening every segment: a damaged one says so here
         pass
     listed = [
-        {
-            "id": segment.segment_id(),
-            "documents": segment.doc_count_all(),
-            "deleted": segment.deleted_count(),
-        }
-        for segment in toc.segments
+        {"id": info.segment_id, "documents": info.documents, "deleted": info.deleted}
+        for info in segments_of(ix)
     ]
     return {
         "index": str(root),

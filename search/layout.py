@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from whoosh.index import EmptyIndexError, FileIndex
+from whoosh.index import TOC, EmptyIndexError, FileIndex
 
-from search.durable import open_durable
+from search.durable import INDEX_NAME, open_durable
 
 DEFAULT_INDEX = Path("index")
 LIVE = "live"
@@ -30,6 +31,27 @@ META = "build.json"
 ARRAYS = "arrays"
 OPEN_RETRIES = 20  # a reader opening while a writer commits may see a file vanish
 OPEN_RETRY_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    segment_id: str
+    documents: int  # all, deleted included
+    deleted: int
+
+    @property
+    def live(self) -> int:
+        return self.documents - self.deleted
+
+
+def segment_info(segment) -> SegmentInfo:
+    """What a Whoosh segment (of a table of contents) holds."""
+    return SegmentInfo(segment.segment_id(), segment.doc_count_all(), segment.deleted_count())
+
+
+def segments_of(index: FileIndex) -> list[SegmentInfo]:
+    """The segments of an opened index, in index order (from its table of contents)."""
+    return [segment_info(s) for s in TOC.read(index.storage, INDEX_NAME).segments]
 
 
 class IndexMissing(Exception):

@@ -50,7 +50,7 @@ from search import segments
 from search.codec import NewsCodec
 from search.durable import INDEX_NAME, create_durable, discard_garbage, fsync_path
 from search.indexer import writing
-from search.layout import live_dir, open_live
+from search.layout import SegmentInfo, live_dir, open_live, segment_info, segments_of
 
 MERGE_FACTOR = 8
 FLOOR_DOCS = 1_000
@@ -62,17 +62,6 @@ LOCK_WAIT_SECONDS = 60.0
 WRITER_MEMORY_MB = 256
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SegmentInfo:
-    segment_id: str
-    documents: int  # all, deleted included
-    deleted: int
-
-    @property
-    def live(self) -> int:
-        return self.documents - self.deleted
 
 
 @dataclass
@@ -110,13 +99,7 @@ def choose(infos: list[SegmentInfo]) -> list[str]:
 
 def segment_infos(root: Path) -> list[SegmentInfo]:
     """The segments of the live index, in index order."""
-    ix = open_live(root)
-    toc = TOC.read(ix.storage, INDEX_NAME)
-    return [_info(segment) for segment in toc.segments]
-
-
-def _info(segment) -> SegmentInfo:
-    return SegmentInfo(segment.segment_id(), segment.doc_count_all(), segment.deleted_count())
+    return segments_of(open_live(root))
 
 
 # -- running a merge ------------------------------------------------------------------
@@ -137,7 +120,7 @@ def merge_once(root: Path, written: Callable[[], object] | None = None) -> Merge
             ix = open_live(root)
             toc = TOC.read(ix.storage, INDEX_NAME)
             by_id = {segment.segment_id(): segment for segment in toc.segments}
-            chosen_ids = choose([_info(segment) for segment in toc.segments])
+            chosen_ids = choose([segment_info(segment) for segment in toc.segments])
             if not chosen_ids:
                 return None
             chosen = [by_id[segment_id] for segment_id in chosen_ids]
