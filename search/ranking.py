@@ -170,7 +170,7 @@ class IndexArrays:
                         found = _NO_POSTINGS
                 cache.put(key, found)
             if found[0].size:
-                ids_parts.append(found[0].astype(np.int64) + offset)
+                ids_parts.append(np.add(found[0], offset, dtype=np.int64))  # one copy
                 tf_parts.append(found[1])
         if not ids_parts:
             return Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))

@@ -264,7 +264,8 @@ class SearchEngine:
         candidates = stories.similar(arrays, docnum, texts, SIMILAR_ARTICLES + COLLAPSE_POOL)
         groups = duplicates.among(arrays, np.asarray([docnum, *candidates], dtype=np.int64))
         copies = groups.copies(docnum)
-        similar = [d for d in candidates if d not in set(copies.tolist())][:SIMILAR_ARTICLES]
+        copied = set(copies.tolist())
+        similar = [d for d in candidates if d not in copied][:SIMILAR_ARTICLES]
         return Document(
             **asdict(record),
             title_marks=title.marks,
