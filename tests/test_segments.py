@@ -193,6 +193,13 @@ def test_completions_and_frequencies_sum_over_segments(updated_index):
     assert len(offered) == 3 and all(form.startswith("мет") for form in offered)
 
 
+def test_every_form_is_found_by_its_hash_and_no_other(updated_index):
+    for segment in SearchEngine(updated_index).arrays().segments:
+        terms = segment.terms
+        assert all(terms.find(terms[i]) == i for i in range(len(terms)))
+        assert terms.find("несуществующее") is None and terms.find("") is None
+
+
 def test_byte_lru_holds_its_limit():
     cache = caches.ByteLRU(1000, len)
     for number in range(100):
