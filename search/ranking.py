@@ -193,22 +193,18 @@ class IndexArrays:
             titles.put(key, title)
         return title
 
-    # -- reads of the Whoosh searcher, one thread at a time -----------------------
-
     def fingerprints(self, docnums: np.ndarray) -> np.ndarray:
-        """The ``fingerprint`` column (``search.duplicates``) of these documents, a row of
-        bytes each, read leaf by leaf; zeros where a segment has no such column (an
-        index built before it)."""
+        """The fingerprints (``search.duplicates``) of these documents, a row of bytes each,
+        from the segments' arrays; zeros where a segment was built without them."""
         rows = np.zeros((docnums.size, FINGERPRINT_BYTES), dtype=np.uint8)
-        with self._whoosh:
-            for leaf, offset in self.leaves:
-                local = docnums - offset
-                inside = np.flatnonzero((local >= 0) & (local < leaf.doc_count_all()))
-                if inside.size and "fingerprint" in leaf.schema and leaf.has_column("fingerprint"):
-                    column = leaf.column_reader("fingerprint")
-                    data = b"".join(map(column.__getitem__, local[inside].tolist()))
-                    rows[inside] = np.frombuffer(data, dtype=np.uint8).reshape(inside.size, -1)
+        for segment, start in zip(self.segments, self._starts, strict=True):
+            local = docnums - start
+            inside = np.flatnonzero((local >= 0) & (local < segment.size))
+            if inside.size:
+                rows[inside] = segment.fingerprints[local[inside]]
         return rows
+
+    # -- reads of the Whoosh searcher, one thread at a time -----------------------
 
     def stored_fields(self, docnum: int) -> dict:
         with self._whoosh:

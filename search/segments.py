@@ -37,9 +37,10 @@ from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.times import datetime_to_long
 
+from search.duplicates import FINGERPRINT_BYTES
 from search.layout import arrays_dir
 
-FORMAT = 2
+FORMAT = 3
 CATEGORY_FIELDS = ("source", "topic")
 VOCABULARY_FIELD = "exact"
 NO_DATE = np.iinfo(np.int64).min
@@ -60,6 +61,7 @@ COLUMN_INTERNALS = {
     "W3TermsReader": ("_fieldmap", "_tindex"),
     "OrderedHashReader": ("dbfile", "endofdata"),
     "NumericColumn.Reader": ("_dbfile", "_basepos", "_count", "_typecode", "_default"),
+    "FixedBytesColumn.Reader": ("_dbfile", "_basepos", "_count"),
     "VarBytesColumn.Reader": ("_dbfile", "_basepos", "_offsets", "_lengths"),
 }
 
@@ -146,6 +148,7 @@ class SegmentArrays:
     values: dict[str, list[str]]  # what the codes stand for
     terms: Terms  # surface forms, sorted
     counts: np.ndarray  # int32 documents of the segment holding each form
+    fingerprints: np.ndarray  # uint8 (size, FINGERPRINT_BYTES), zeros when not fingerprinted
 
     def frequency(self, term: str) -> int:
         position = self.terms.find(term)
@@ -241,7 +244,22 @@ def _build(leaf, fields: tuple[str, ...]) -> SegmentArrays:
         values,
         terms,
         counts,
+        _fingerprints(leaf, size),
     )
+
+
+def _fingerprints(leaf, size: int) -> np.ndarray:
+    """The fingerprint column (``search.duplicates``) of every document, in one read of its
+    fixed-width data: the duplicate grouping reads the rows of a search's leaders, which
+    through Whoosh's column reader cost a file read and a lock each."""
+    rows = np.zeros((size, FINGERPRINT_BYTES), dtype=np.uint8)
+    if "fingerprint" not in leaf.schema or not leaf.has_column("fingerprint"):
+        return rows
+    column = leaf.column_reader("fingerprint", translate=False)
+    count = min(column._count, size)
+    data = column._dbfile.get(column._basepos, count * FINGERPRINT_BYTES)
+    rows[:count] = np.frombuffer(data, dtype=np.uint8).reshape(count, FINGERPRINT_BYTES)
+    return rows
 
 
 def _field_lengths(perdoc, name: str, size: int) -> np.ndarray:
@@ -368,6 +386,7 @@ def _arrays_of(arrays: SegmentArrays) -> dict[str, np.ndarray]:
         "term_hashes": arrays.terms._hashes,
         "term_order": arrays.terms._order,
         "counts": arrays.counts,
+        "fingerprints": arrays.fingerprints,
     }
     return named
 
@@ -425,4 +444,12 @@ def _read(path: Path, segment_id: str, size: int, fields: tuple[str, ...]) -> Se
         {name: list(meta["values"][name]) for name in CATEGORY_FIELDS},
         Terms(blob, offsets, hashes, order),
         counts,
+        _mapped_rows(path / "fingerprints.npy", (size, FINGERPRINT_BYTES)),
     )
+
+
+def _mapped_rows(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    rows = np.load(path, mmap_mode="r", allow_pickle=False)
+    if rows.shape != shape:
+        raise ValueError(f"{path} has {rows.shape}, not {shape}")
+    return rows

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from whoosh.codec.whoosh3 import W3PerDocReader, W3TermsReader
-from whoosh.columns import NumericColumn, VarBytesColumn
+from whoosh.columns import FixedBytesColumn, NumericColumn, VarBytesColumn
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.reading import SegmentReader
 
@@ -26,6 +26,7 @@ OWNERS = {
     "W3TermsReader": W3TermsReader,
     "OrderedHashReader": OrderedHashReader,
     "NumericColumn.Reader": NumericColumn.Reader,
+    "FixedBytesColumn.Reader": FixedBytesColumn.Reader,
     "VarBytesColumn.Reader": VarBytesColumn.Reader,
 }
 
@@ -73,6 +74,7 @@ def test_whoosh_internals_read_here_exist(owner, updated_index):
         "OrderedHashReader": leaf._terms._tindex,
         "NumericColumn.Reader": leaf.column_reader("date", translate=False),
         "VarBytesColumn.Reader": leaf.column_reader("source", translate=False),
+        "FixedBytesColumn.Reader": leaf.column_reader("fingerprint", translate=False),
     }
     assert isinstance(instances[owner], OWNERS[owner])
     for name in segments.COLUMN_INTERNALS[owner]:
@@ -105,6 +107,11 @@ def test_arrays_equal_whooshs_own_reads(updated_index):
             list(zip(arrays.terms[0 : len(arrays.terms)], arrays.counts.tolist(), strict=True))
             == vocabulary
         )
+        column = leaf.column_reader("fingerprint")
+        assert [arrays.fingerprints[d].tobytes() for d in range(size)] == [
+            column[d] for d in range(size)
+        ]
+        assert arrays.fingerprints.any(axis=1).all()
 
 
 def test_the_writer_keeps_arrays_of_live_segments_only(updated_index):
