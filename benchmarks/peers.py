@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import pwd
 import re
@@ -157,9 +158,11 @@ def _copy_rows(articles: Iterable[dict]) -> str:
     return buf.getvalue()
 
 
-def _chunks(items: list[dict], size: int) -> Iterator[list[dict]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(items: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """Lists of ``size`` items (the last may be shorter), from a list or a stream."""
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
 
 
 class PostgresEngine:
@@ -244,6 +247,11 @@ class PostgresEngine:
             self._finalizer()
             raise
 
+    @property
+    def server_pid(self) -> int:
+        """The postmaster's process id (its backends are its children)."""
+        return int((self._tmp / "data" / "postmaster.pid").read_text().split()[0])
+
     @staticmethod
     def available(bin_dir: str | Path = PG_BIN_DIR, os_user: str = "postgres") -> tuple[bool, str]:
         """Whether a cluster can be started here, and if not, why not."""
@@ -264,7 +272,7 @@ class PostgresEngine:
                 return False, "running as root and runuser (util-linux) is missing"
         return True, ""
 
-    def build(self, articles: list[dict]) -> None:
+    def build(self, articles: Iterable[dict]) -> None:
         """Create the table, COPY the articles in (the tsvector is a generated column, so it is
         computed during the load), then build the GIN index and gather statistics."""
         with self._conn.cursor() as cur:
@@ -354,7 +362,7 @@ class TantivyEngine:
         self._index.register_tokenizer("ru_stem", russian_stem_analyzer())
         self._searcher: tantivy.Searcher | None = None
 
-    def build(self, articles: list[dict]) -> None:
+    def build(self, articles: Iterable[dict]) -> None:
         writer = self._index.writer(self._heap, self._threads)
         for a in articles:
             writer.add_document(
@@ -417,7 +425,7 @@ class WhooshStockEngine:
         self._parser = MultifieldParser(list(self.fields), schema)
         self._searcher = None
 
-    def build(self, articles: list[dict]) -> None:
+    def build(self, articles: Iterable[dict]) -> None:
         writer = self._index.writer()
         for a in articles:
             writer.add_document(id=a["id"], **{f: _text(a, f) for f in self.fields})
