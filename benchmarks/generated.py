@@ -7,7 +7,16 @@ same file.
     python -m benchmarks.server --index /tmp/idx1m --workers 2 --concurrency 1,4 --json s2.json
     python -m benchmarks.reopen --index /tmp/idx1m --json r.json
     python -m benchmarks.generated peers /tmp/gen1m.jsonl.gz --engines tantivy,pg --json p.json
-    python -m benchmarks.generated report b.json s1.json s2.json r.json p.json
+    python -m benchmarks.generated all /tmp/gen1m.jsonl.gz --index /tmp/idx1m --json g.json
+    python -m benchmarks.run --scales 1 --generated /tmp/gen100k.jsonl.gz \
+        --generated /tmp/gen1m.jsonl.gz --generated-dir /tmp/gen-indexes   # into RESULTS.md
+
+``all`` (and ``benchmarks.run --generated``) runs every step: our build (skipped when the
+index folder already holds a build of the same file, whose figures ``build`` kept in
+``BUILD_FIGURES`` beside it), the server with one worker and with two (``SERVER_REQUESTS``
+judged queries at concurrency 1, then 4; memory read after each level), the reopen after
+10-article updates (``benchmarks.reopen``, in place: the index then holds a hundred more
+articles; a copy of a million articles' index is 16 GB) and the peers.
 
 ``build`` runs ``news-search index build`` as a process of its own, as a user would, and
 reads ``/proc`` every second: the peak of the RSS summed over the build's processes (the
@@ -38,9 +47,13 @@ import click
 from benchmarks.evaluate import load_judgements, percentile
 from benchmarks.options import json_option, judgements_option, write_json
 from benchmarks.peers import make_peer
-from benchmarks.server import read_memory
+from benchmarks.reopen import measure_reopen
+from benchmarks.server import benchmark_server, read_memory
 
 SAMPLE_SECONDS = 1.0
+BUILD_FIGURES = "benchmark-build.json"
+SERVER_REQUESTS = 1000
+SERVER_CONCURRENCY = (1, 4)
 
 
 def read_generated(path: Path) -> Iterator[dict]:
@@ -105,7 +118,7 @@ def timed_build(source: Path, index_dir: Path, procs: int | None, log) -> dict:
         ).stdout
     )
     documents = stats["documents"]
-    return {
+    figures = {
         "source": str(source),
         "index": str(index_dir),
         "documents": documents,
@@ -116,6 +129,63 @@ def timed_build(source: Path, index_dir: Path, procs: int | None, log) -> dict:
         "last_line": last,
         **memory,
     }
+    (index_dir / BUILD_FIGURES).write_text(json.dumps(figures, indent=1) + "\n")
+    return figures
+
+
+def kept_build(source: Path, index_dir: Path) -> dict | None:
+    """The figures of an earlier ``timed_build`` of ``source`` into ``index_dir``, if any."""
+    try:
+        figures = json.loads((index_dir / BUILD_FIGURES).read_text())
+    except (OSError, ValueError):
+        return None
+    return figures if figures.get("source") == str(source) else None
+
+
+def scale_run(
+    source: Path,
+    index_dir: Path,
+    engines: list[str],
+    queries: list[str],
+    log=print,
+    requests: int = SERVER_REQUESTS,
+    reopen_rounds: int = 10,
+    peers_max: int | None = None,
+    max_wait_s: float = 120.0,
+) -> dict:
+    """Every step of the generated-scale benchmark on ``source`` (see the module); the
+    peers only when the file has at most ``peers_max`` articles. A server level measured
+    while other processes were busy is measured again after waiting up to ``max_wait_s``
+    for them (0: never)."""
+    result: dict = {"source": str(source)}
+    build = kept_build(source, index_dir)
+    if build is None:
+        build = timed_build(source, index_dir, None, log)
+    else:
+        log(f"[generated] reusing the build of {source} in {index_dir}")
+    result["build"] = build
+    for workers in (1, 2):
+        log(f"[generated] server, {workers} worker(s), {requests} requests a level")
+        result[f"server_{workers}"] = benchmark_server(
+            index_dir,
+            queries,
+            SERVER_CONCURRENCY,
+            requests,
+            workers=workers,
+            retries=2 if max_wait_s > 0 else 0,
+            max_wait_s=max_wait_s,
+            log=log,
+        )
+    log("[generated] reopen after 10-article updates")
+    result["reopen"] = measure_reopen(index_dir, in_place=True, rounds=reopen_rounds, log=log)
+    result["peers"] = []
+    if peers_max is not None and build["documents"] > peers_max:
+        log(f"[generated] no peers on {build['documents']:,} articles (over {peers_max:,})")
+        engines = []
+    for name in engines:
+        log(f"[generated] {name}")
+        result["peers"].append(peer_run(name, source, queries, log))
+    return result
 
 
 def peer_run(name: str, source: Path, queries: list[str], log) -> dict:
@@ -206,6 +276,22 @@ def peers(source: Path, engines: str, judgements_path: Path, json_path: Path | N
         )
         results.append(result)
         write_json(json_path, results)
+
+
+@main.command(name="all")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--index", "index_dir", required=True, type=click.Path(path_type=Path))
+@click.option("--engines", default="tantivy,pg", show_default=True)
+@judgements_option
+@json_option
+def run_all(
+    source: Path, index_dir: Path, engines: str, judgements_path: Path, json_path: Path | None
+) -> None:
+    """Every step on SOURCE: our build, the server, the reopen and the peers."""
+    queries = [j["query"] for j in load_judgements(judgements_path)]
+    log = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    names = [name.strip() for name in engines.split(",") if name.strip()]
+    write_json(json_path, scale_run(source, index_dir, names, queries, log))
 
 
 if __name__ == "__main__":

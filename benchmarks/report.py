@@ -599,6 +599,95 @@ def format_profile(profile: dict, title: str) -> list[str]:
     return [*lines, ""]
 
 
+SERVER_LEVELS = (1, 4)
+
+
+def _level(server: dict | None, concurrency: int) -> dict | None:
+    for level in (server or {}).get("levels", []):
+        if level.get("concurrency") == concurrency:
+            return level
+    return None
+
+
+def _gb(value: float | None) -> str:
+    return "-" if not value else f"{value / 1e9:.2f} GB"
+
+
+def format_generated(runs: list[dict]) -> list[str]:
+    """The generated-scale runs (``benchmarks.generated``): ours against the issue's
+    targets, a column a file, then the peers built and queried on the same files."""
+    heads = [f"{run['build']['documents']:,} generated" for run in runs]
+    rows: list[list[str]] = []
+
+    def row(label: str, target: str, cell) -> None:
+        rows.append([label, target, *(cell(run) for run in runs)])
+
+    build = lambda run: run["build"]  # noqa: E731
+    row("full build", "≤ 45 min", lambda r: f"{build(r)['seconds'] / 60:.1f} min "
+        f"({build(r)['docs_per_s']:.0f} docs/s)")  # fmt: skip
+    row("peak RSS of the build (all its processes)", "≤ 6 GB",
+        lambda r: _gb(build(r).get("peak_rss_bytes")))  # fmt: skip
+    row("index size, segments", "", lambda r: f"{_gb(build(r).get('size_bytes'))}, "
+        f"{build(r).get('segments', '-')}")  # fmt: skip
+    for workers in (1, 2):
+        row(f"server PSS, {workers} worker(s), after 1,000 queries", "≤ 4 GB" if workers == 2
+            else "", lambda r, w=workers: _gb(((_level(r.get(f"server_{w}"), 1) or {})
+            .get("memory") or {}).get("pss_bytes")))  # fmt: skip
+
+    def ratio(run: dict) -> str:
+        one = ((_level(run.get("server_1"), 1) or {}).get("memory") or {}).get("pss_bytes")
+        two = ((_level(run.get("server_2"), 1) or {}).get("memory") or {}).get("pss_bytes")
+        return f"{two / one:.2f}" if one and two else "-"
+
+    row("PSS of 2 workers ÷ PSS of 1", "≤ 1.4", ratio)
+    for concurrency in SERVER_LEVELS:
+        for name, target in (("p50", "≤ 50 ms"), ("p95", "≤ 250 ms")):
+            row(f"query {name}, HTTP, 2 workers, concurrency {concurrency}",
+                target if concurrency == 1 else "",
+                lambda r, c=concurrency, n=name: _ms(((_level(r.get("server_2"), c) or {})
+                .get("latency_ms") or {}).get(n, 0)))  # fmt: skip
+    row("reopen after a 10-article update, median / max", "≤ 200 ms",
+        lambda r: f"{r['reopen']['reopen_median_ms']:.0f} / {r['reopen']['reopen_max_ms']:.0f} ms"
+        if r.get("reopen", {}).get("rounds") else "-")  # fmt: skip
+    row("open with the arrays kept / built", "", lambda r: f"{r['reopen']['open_kept_ms']:.0f} / "
+        f"{r['reopen']['open_built_ms']:.0f} ms" if r.get("reopen") else "-")  # fmt: skip
+    lines = _table(["measure", "target (1M)", *heads], rows, "l" * (2 + len(runs)))
+    peers = [peer for run in runs for peer in run.get("peers", [])]
+    if peers:
+        peer_rows = []
+        for peer in peers:
+            lat = peer["latency_ms"]
+            peer_rows.append([
+                peer["engine"], f"{peer['documents']:,}", f"{peer['build_s'] / 60:.1f} min "
+                f"({peer['docs_per_s']:.0f} docs/s)", _gb(peer.get("size_bytes")),
+                _gb(peer.get("peak_rss_bytes")), _ms(lat["p50"]), _ms(lat["p95"]),
+            ])  # fmt: skip
+        for run in runs:
+            lat = (_level(run.get("server_2"), 1) or {}).get("latency_ms") or {}
+            build_figures = run["build"]
+            peer_rows.append([
+                "ours (HTTP, 2 workers)", f"{build_figures['documents']:,}",
+                f"{build_figures['seconds'] / 60:.1f} min ({build_figures['docs_per_s']:.0f} "
+                "docs/s)", _gb(build_figures.get("size_bytes")),
+                _gb(build_figures.get("peak_rss_bytes")), _ms(lat.get("p50", 0)),
+                _ms(lat.get("p95", 0)),
+            ])  # fmt: skip
+        lines += [
+            "",
+            "The peers on the same files, one query at a time in process (PostgreSQL over a "
+            "local socket); ours through the HTTP server at concurrency 1, with correction, "
+            "snippets and facets. Peak RSS is summed over the engine's processes (for the "
+            "in-process peers, the benchmark's own).",
+            "",
+            *_table(
+                ["engine", "articles", "build", "size", "peak RSS", "p50", "p95"],
+                peer_rows,
+                "lrrrrrr",
+            ),
+        ]
+    return lines
+
+
 def render_markdown(data: dict) -> str:
     """The whole report of a run: header, engines, targets, 1× comparison, scaling, server."""
     meta = data["meta"]
@@ -651,6 +740,17 @@ def render_markdown(data: dict) -> str:
         lines += ["## Scaling", "", *format_scaling(data), ""]
     if data.get("server"):
         lines += [format_server_section(data["server"]), ""]
+    if data.get("generated"):
+        lines += [
+            "## Generated corpora (a million articles)",
+            "",
+            "`benchmarks/scalegen.py` articles: sentences recombined by topic, dates over ten "
+            "years, new names at the rate Heaps' law fitted to the corpus predicts. Each step "
+            "as `python -m benchmarks.generated all` runs it.",
+            "",
+            *format_generated(data["generated"]),
+            "",
+        ]
     if data.get("profiles"):
         lines += [
             "## Where our query time goes",

@@ -40,6 +40,7 @@ from benchmarks.evaluate import (
     score_engine,
     score_topical,
 )
+from benchmarks.generated import scale_run
 from benchmarks.harness import benchmark_engine
 from benchmarks.heldout import generate as generate_heldout
 from benchmarks.heldout import topical as heldout_topical
@@ -63,6 +64,11 @@ ENGINES: dict[str, str] = {
     "tantivy": "tantivy",
     "whoosh": "whoosh-stock",
 }
+
+#: The peers built on generated files (stock Whoosh builds at ~110 docs/s: hours at 1M),
+#: on files of at most ``GENERATED_PEERS_MAX`` articles (PostgreSQL loads ~400 a second).
+GENERATED_PEERS = ("tantivy", "pg")
+GENERATED_PEERS_MAX = 200_000
 
 Log = Callable[[str], object]
 
@@ -119,6 +125,9 @@ def run_benchmarks(
     max_wait_s: float = 300.0,
     heldout_seed: int = 1,
     topical_path: Path | None = TOPICAL_PATH,
+    generated: Sequence[Path] = (),
+    generated_dir: Path | None = None,
+    generated_peers_max: int = GENERATED_PEERS_MAX,
     log: Log = print,
 ) -> dict:
     """Measure ``engines`` at every scale (and the server on the first scale's index of ours),
@@ -137,7 +146,11 @@ def run_benchmarks(
     way as the judgements, on other articles (:mod:`benchmarks.heldout`), since ranking may
     have been tuned on the judgements themselves. ``topical_path``: at 1x every engine is also
     scored on those topical judgements (nDCG@10, P@10, AP@100 of the first 100 hits) and, with
-    ``heldout_seed``, on as many other editor tags made the same way.
+    ``heldout_seed``, on as many other editor tags made the same way. Each file of
+    ``generated`` (``benchmarks.scalegen`` output) then gets every step of
+    :func:`benchmarks.generated.scale_run`, our index of it kept in ``generated_dir`` (a
+    build found there is reused); the peers only on files of at most
+    ``generated_peers_max`` articles.
     """
     started = time.perf_counter()
     scales = sorted(set(scales))
@@ -196,6 +209,7 @@ def run_benchmarks(
         "scales": [],
         "server": None,
         "profiles": [],
+        "generated": [],
     }
 
     def save() -> None:
@@ -284,6 +298,23 @@ def run_benchmarks(
     finally:
         if keep_indexes is None:
             shutil.rmtree(keep, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="bench-generated-") as scratch:
+        for source in generated:
+            folder = (generated_dir or Path(scratch)) / source.name.split(".")[0]
+            peers = [name for name in GENERATED_PEERS if name in engines]
+            queries = [j["query"] for j in base_judgements]
+            data["generated"].append(
+                scale_run(
+                    source,
+                    folder,
+                    peers,
+                    queries,
+                    log,
+                    peers_max=generated_peers_max,
+                    max_wait_s=max_wait_s,
+                )
+            )
+            save()
     save()
     if out_path is not None:
         write_report(data, out_path)
@@ -387,6 +418,27 @@ def run_benchmarks(
     "it with `python -m benchmarks.profiling run --index DIR/ours-10x`.",
 )
 @click.option(
+    "--generated",
+    "generated",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A generated corpus (`python -m benchmarks.scalegen N FILE`) to run the scale "
+    "steps on (`benchmarks.generated`); repeat for several.",
+)
+@click.option(
+    "--generated-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep our index of each --generated file here (FOLDER/<file name>), and reuse a "
+    "build found there.",
+)
+@click.option(
+    "--generated-peers-max",
+    type=click.IntRange(0),
+    default=GENERATED_PEERS_MAX,
+    show_default=True,
+    help="Build the peers only on generated files of at most this many articles.",
+)
+@click.option(
     "--out",
     "out_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -419,6 +471,9 @@ def main(
     profile: bool,
     max_wait_s: float,
     keep_indexes: Path | None,
+    generated: tuple[Path, ...],
+    generated_dir: Path | None,
+    generated_peers_max: int,
     out_path: Path,
     json_path: Path,
 ) -> None:
@@ -449,6 +504,9 @@ def main(
         max_wait_s=max_wait_s,
         heldout_seed=heldout_seed,
         topical_path=topical_path,
+        generated=generated,
+        generated_dir=generated_dir,
+        generated_peers_max=generated_peers_max,
         log=lambda msg: click.echo(msg, err=True),
     )
 
