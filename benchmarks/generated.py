@@ -16,7 +16,7 @@ index folder already holds a build of the same file, whose figures ``build`` kep
 ``BUILD_FIGURES`` beside it), the server with one worker and with two (``SERVER_REQUESTS``
 judged queries at concurrency 1, then 4; memory read after each level), the reopen after
 10-article updates (``benchmarks.reopen``, in place: the index then holds a hundred more
-articles; a copy of a million articles' index is 16 GB) and the peers.
+articles; the index of a million articles is 13.7 GB to copy) and the peers.
 
 ``build`` runs ``news-search index build`` as a process of its own, as a user would, and
 reads ``/proc`` every second: the peak of the RSS summed over the build's processes (the
