@@ -75,11 +75,14 @@ class TreeMemory:
         self._thread.start()
 
     def _sample(self) -> None:
-        while not self._done.wait(self.every):
+        # The first sample at once: a short build can end before a second has passed.
+        while True:
             memory = read_memory(self.pid)
             self.peak_rss = max(self.peak_rss, memory.get("rss_bytes", 0))
             self.peak_pss = max(self.peak_pss, memory.get("pss_bytes", 0))
-            self.samples += 1
+            self.samples += bool(memory)
+            if self._done.wait(self.every):
+                return
 
     def stop(self) -> dict:
         self._done.set()
