@@ -13,7 +13,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from search.evaluation import DEPTH, measure
@@ -43,13 +43,20 @@ def load_corpus(
         raise FileNotFoundError(f"no *.jsonl.gz files in {corpus_dir}")
     articles: list[dict] = []
     for path in paths:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                if limit is not None and len(articles) >= limit:
-                    break
-                if line.strip():
-                    articles.append(json.loads(line))
+        for article in read_jsonl_gz(path):
+            if limit is not None and len(articles) >= limit:
+                break
+            articles.append(article)
     return replicate(articles, scale)
+
+
+def read_jsonl_gz(path: Path) -> Iterator[dict]:
+    """The records of a gzip JSON Lines file, one at a time (a generated million articles
+    do not fit in memory as Python objects)."""
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
 
 
 def replicate(articles: list[dict], scale: int) -> list[dict]:

@@ -31,7 +31,6 @@ articles have no judgements, so these runs measure time and memory, not relevanc
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import statistics
@@ -44,7 +43,7 @@ from pathlib import Path
 
 import click
 
-from benchmarks.evaluate import load_judgements, percentile
+from benchmarks.evaluate import load_judgements, percentile, read_jsonl_gz
 from benchmarks.options import json_option, judgements_option, write_json
 from benchmarks.peers import make_peer
 from benchmarks.reopen import measure_reopen
@@ -54,14 +53,6 @@ SAMPLE_SECONDS = 1.0
 BUILD_FIGURES = "benchmark-build.json"
 SERVER_REQUESTS = 1000
 SERVER_CONCURRENCY = (1, 4)
-
-
-def read_generated(path: Path) -> Iterator[dict]:
-    """The articles of a generated gzip JSON Lines file, one at a time."""
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                yield json.loads(line)
 
 
 class TreeMemory:
@@ -199,7 +190,7 @@ def peer_run(name: str, source: Path, queries: list[str], log) -> dict:
 
         def counted() -> Iterator[dict]:
             nonlocal count
-            for article in read_generated(source):
+            for article in read_jsonl_gz(source):
                 count += 1
                 if count % 100_000 == 0:
                     log(f"[{name}] {count:,} articles")

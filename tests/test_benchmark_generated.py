@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import require_corpus
 
-from benchmarks.generated import BUILD_FIGURES, kept_build, read_generated, scale_run
+from benchmarks.evaluate import read_jsonl_gz
+from benchmarks.generated import BUILD_FIGURES, kept_build, scale_run
 from benchmarks.newsgen import generate_articles
 from benchmarks.peers import PostgresEngine
 from benchmarks.report import format_generated
@@ -37,7 +38,7 @@ def source(tmp_path_factory) -> Path:
 @pytest.mark.corpus
 def test_every_step_reports_and_a_kept_build_is_reused(source: Path, tmp_path: Path):
     require_corpus()
-    assert sum(1 for _ in read_generated(source)) == ARTICLES
+    assert sum(1 for _ in read_jsonl_gz(source)) == ARTICLES
     peers = ["tantivy"] + (["pg"] if PostgresEngine.available()[0] else [])
     queries = ["дороги", "новости спорта", "выборы"]
     index = tmp_path / "index"
