@@ -423,10 +423,12 @@ def _read(path: Path, segment_id: str, size: int, fields: tuple[str, ...]) -> Se
     if not set(fields) <= set(meta["fields"]):
         raise ValueError(f"{path} lacks the lengths of {sorted(set(fields) - set(meta['fields']))}")
 
-    def mapped(name: str, length: int | None = size) -> np.ndarray:
+    def mapped(name: str, *shape: int | None) -> np.ndarray:
+        """A kept array, of ``shape`` (default: one value a document; None: any)."""
         values = np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-        if length is not None and values.shape != (length,):
-            raise ValueError(f"{path / name}.npy has {values.shape}, not ({length},)")
+        wanted = shape or (size,)
+        if wanted != (None,) and values.shape != wanted:
+            raise ValueError(f"{path / name}.npy has {values.shape}, not {wanted}")
         return values
 
     offsets = mapped("term_offsets", None)
@@ -444,12 +446,5 @@ def _read(path: Path, segment_id: str, size: int, fields: tuple[str, ...]) -> Se
         {name: list(meta["values"][name]) for name in CATEGORY_FIELDS},
         Terms(blob, offsets, hashes, order),
         counts,
-        _mapped_rows(path / "fingerprints.npy", (size, FINGERPRINT_BYTES)),
+        mapped("fingerprints", size, FINGERPRINT_BYTES),
     )
-
-
-def _mapped_rows(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    rows = np.load(path, mmap_mode="r", allow_pickle=False)
-    if rows.shape != shape:
-        raise ValueError(f"{path} has {rows.shape}, not {shape}")
-    return rows
