@@ -133,7 +133,8 @@ def _score_clause(
     if clause.match is None:
         mask = own
         if clause.also is not None:
-            mask |= arrays.matching(clause.also, known)
+            # The synonym phrases count only where the words did not match already.
+            mask |= arrays.matching(clause.also, known, among=~own)
     else:
         mask = arrays.matching(clause.match, known)
     return score, mask, clause_in

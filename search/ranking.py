@@ -30,7 +30,7 @@ from whoosh import query as wq
 from whoosh.matching import FilterMatcher, ListMatcher
 from whoosh.searching import Searcher
 
-from search import checksums, segments
+from search import checksums, phrases, segments
 from search.caches import ByteLRU, limit_bytes
 from search.duplicates import FINGERPRINT_BYTES
 from search.durable import INDEX_NAME
@@ -214,35 +214,72 @@ class IndexArrays:
         with self._whoosh:
             return self._searcher.document_number(id=article_id)
 
-    def matching(self, query: wq.Query, known: dict | None = None) -> np.ndarray:
+    def matching(
+        self, query: wq.Query, known: dict | None = None, among: np.ndarray | None = None
+    ) -> np.ndarray:
         """The live documents a Whoosh query matches, as a mask.
 
         Its boolean structure is evaluated here, on masks: terms from the cached
-        postings, ``Or``/``And``/``Not`` as array operations. Only what needs positions
-        (phrases) goes to Whoosh, once each: ``known`` holds the masks already worked
-        out for one search. Whoosh's matcher tree walks the documents in Python, one
-        skip at a time: a 1,000-character query of nested groups and synonym phrases
-        took 11-16 s that way.
+        postings, ``Or``/``And``/``Not`` as array operations, phrases by the positions of
+        the documents holding all their words (``search.phrases``). Only what is none of
+        these goes to Whoosh, once each: ``known`` holds the masks already worked out for
+        one search. Whoosh's matcher tree walks the documents in Python, one skip at a
+        time: a 1,000-character query of nested groups and synonym phrases took 11-16 s
+        that way.
+
+        ``among``: only these documents are wanted (the mask is False elsewhere), so a
+        phrase reads the positions of fewer of them; such masks are not kept in ``known``.
         """
         known = {} if known is None else known
         found = known.get(query)
-        if found is None:
-            found = known[query] = self._evaluate(query, known)
+        if found is not None:
+            return found if among is None else found & among
+        if among is not None:
+            return self._evaluate(query, known, among)
+        found = known[query] = self._evaluate(query, known, None)
         return found
 
-    def _evaluate(self, query: wq.Query, known: dict) -> np.ndarray:
+    def _evaluate(self, query: wq.Query, known: dict, among: np.ndarray | None) -> np.ndarray:
         if isinstance(query, wq.Term):
             mask = np.zeros(self.size, dtype=bool)
             mask[self.postings(query.fieldname, query.text).ids] = True
-            return mask
+            return mask if among is None else mask & among
         if isinstance(query, (wq.Or, wq.And)) and query.subqueries:
-            masks = [self.matching(q, known) for q in query.subqueries]
+            masks = [self.matching(q, known, among) for q in query.subqueries]
             combine = np.logical_or if isinstance(query, wq.Or) else np.logical_and
             return combine.reduce(masks)
         if isinstance(query, wq.Not):
-            return self.alive & ~self.matching(query.query, known)
-        with self._whoosh:  # phrases, and anything else: Whoosh matches it
-            return self.docs_mask(self._searcher.docs_for_query(query))
+            return (self.alive if among is None else among) & ~self.matching(
+                query.query, known, among
+            )
+        phrase = phrases.phrase_terms(query)
+        if phrase is not None:
+            return self._phrase_mask(phrase, among)
+        with self._whoosh:  # anything else: Whoosh matches it
+            mask = self.docs_mask(self._searcher.docs_for_query(query))
+        return mask if among is None else mask & among
+
+    def _phrase_mask(self, phrase: phrases.PhraseTerms, among: np.ndarray | None) -> np.ndarray:
+        """The documents (of ``among``) holding the phrase: those holding all its words,
+        read for positions segment by segment."""
+        field, words, _ = phrase
+        candidates = self.alive.copy() if among is None else among & self.alive
+        for terms in words:
+            holding = np.zeros(self.size, dtype=bool)
+            for term in terms:
+                holding[self.postings(field, term).ids] = True
+            candidates &= holding
+        docs = np.flatnonzero(candidates)
+        mask = np.zeros(self.size, dtype=bool)
+        if not docs.size:
+            return mask
+        bounds = np.searchsorted(docs, [*self._starts, self.size])
+        with self._whoosh:
+            for (leaf, offset), start, end in zip(self.leaves, bounds[:-1], bounds[1:], strict=True):
+                if start < end:
+                    found = phrases.matching_docs(leaf, phrase, docs[start:end] - offset)
+                    mask[np.asarray(found, dtype=np.int64) + offset] = True
+        return mask
 
     def term_frequency(self, field: str, term: str) -> int:
         """Live documents holding the term (Whoosh's term table)."""

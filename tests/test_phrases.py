@@ -1,0 +1,104 @@
+"""Phrases matched by positions (``search.phrases``) match what Whoosh's ``Sequence`` does."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh import query as wq
+
+from search import indexer
+from search.analysis import analyze
+from search.phrases import holds_phrase, phrase_terms
+from search.searching import SearchEngine, SearchRequest
+from tests.conftest import build_index
+
+WORDS = "мир война россия сша переговоры газ нефть санкции москва киев министр глава".split()
+
+
+def article(number: int, rng: random.Random) -> dict:
+    words = [rng.choice(WORDS) for _ in range(rng.randint(3, 30))]
+    return {
+        "id": f"p-{number}",
+        "title": " ".join(rng.choice(WORDS) for _ in range(4)),
+        "text": " ".join(words) + ".",
+        "date": "2020-01-01",
+    }
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> SearchEngine:
+    """Three segments of random word salads, two articles of the first replaced."""
+    rng = random.Random(7)
+    folder = tmp_path_factory.mktemp("phrases")
+    root = build_index(folder, [article(n, rng) for n in range(120)])
+    for batch, numbers in enumerate((range(120, 160), (3, 50))):
+        more = folder / f"more-{batch}.jsonl"
+        lines = [json.dumps(article(n, rng), ensure_ascii=False) for n in numbers]
+        more.write_text("\n".join(lines), encoding="utf-8")
+        indexer.update(root, [more])
+    return SearchEngine(root)
+
+
+def lemmas(word: str) -> tuple[str, ...]:
+    return next(iter(analyze(word))).terms
+
+
+def test_the_index_has_segments_and_deletions(engine: SearchEngine):
+    arrays = engine.arrays()
+    assert len(arrays.leaves) == 3 and arrays.has_deletions
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_positions_match_what_whoosh_matches(engine: SearchEngine, seed: int):
+    rng = random.Random(seed)
+    arrays = engine.arrays()
+    field = rng.choice(["title", "text"])
+    words = [rng.choice(WORDS) for _ in range(rng.randint(2, 4))]
+    alternatives = [
+        wq.Or([wq.Term(field, t) for t in (*lemmas(w), lemmas(rng.choice(WORDS))[0])])
+        if rng.random() < 0.3
+        else wq.Term(field, lemmas(w)[0])
+        for w in words
+    ]
+    query = wq.Sequence(alternatives, slop=rng.choice([1, 1, 2, 3]))
+    assert phrase_terms(query) is not None
+    with arrays._whoosh:
+        expected = arrays.docs_mask(arrays._searcher.docs_for_query(query))
+    assert np.array_equal(arrays.matching(query), expected & arrays.alive)
+    among = np.asarray([rng.random() < 0.5 for _ in range(arrays.size)])
+    assert np.array_equal(arrays.matching(query, among=among), expected & arrays.alive & among)
+
+
+def test_only_ordered_sequences_of_terms_of_one_field_are_matched_here():
+    title, text = wq.Term("title", "мир"), wq.Term("text", "война")
+    assert phrase_terms(wq.Sequence([title, wq.Term("title", "война")], slop=2)) == (
+        "title",
+        (("мир",), ("война",)),
+        2,
+    )
+    assert phrase_terms(wq.Sequence([title, text])) is None  # two fields
+    assert phrase_terms(wq.Sequence([title, wq.Term("title", "a")], ordered=False)) is None
+    assert phrase_terms(wq.Sequence([title, wq.Prefix("title", "во")])) is None
+    assert phrase_terms(title) is None
+
+
+def test_a_phrase_holds_when_each_word_steps_one_to_slop_past_the_last():
+    assert holds_phrase([[4], [5]], 1)
+    assert not holds_phrase([[5], [4]], 1)  # out of order
+    assert not holds_phrase([[4], [4]], 1)  # the same position
+    assert not holds_phrase([[4], [6]], 1) and holds_phrase([[4], [6]], 2)
+    assert holds_phrase([[1, 9], [2, 10], [11]], 1)  # only the second start reaches the end
+    assert not holds_phrase([[1], [2], []], 1)
+
+
+def test_a_synonym_phrase_still_finds_articles_without_the_word(tmp_path: Path):
+    articles = [
+        {"id": "usa", "title": "Заявление", "text": "Соединённые Штаты ввели пошлины."},
+        {"id": "apart", "title": "Штаты", "text": "Соединённые линии и штаты."},
+    ]
+    engine = SearchEngine(build_index(tmp_path, articles))
+    assert [h.id for h in engine.search(SearchRequest(q="сша")).hits] == ["usa"]
