@@ -274,8 +274,9 @@ class IndexArrays:
         if not docs.size:
             return mask
         bounds = np.searchsorted(docs, [*self._starts, self.size])
+        spans = zip(self.leaves, bounds[:-1], bounds[1:], strict=True)
         with self._whoosh:
-            for (leaf, offset), start, end in zip(self.leaves, bounds[:-1], bounds[1:], strict=True):
+            for (leaf, offset), start, end in spans:
                 if start < end:
                     found = phrases.matching_docs(leaf, phrase, docs[start:end] - offset)
                     mask[np.asarray(found, dtype=np.int64) + offset] = True

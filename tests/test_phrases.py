@@ -16,7 +16,20 @@ from search.phrases import holds_phrase, phrase_terms
 from search.searching import SearchEngine, SearchRequest
 from tests.conftest import build_index
 
-WORDS = "мир война россия сша переговоры газ нефть санкции москва киев министр глава".split()
+WORDS = [
+    "мир",
+    "война",
+    "россия",
+    "сша",
+    "переговоры",
+    "газ",
+    "нефть",
+    "санкции",
+    "москва",
+    "киев",
+    "министр",
+    "глава",
+]
 
 
 def article(number: int, rng: random.Random) -> dict:
