@@ -30,7 +30,7 @@ from whoosh import query as wq
 from whoosh.matching import FilterMatcher, ListMatcher
 from whoosh.searching import Searcher
 
-from search import checksums, phrases, segments
+from search import blocks, checksums, phrases, segments
 from search.caches import ByteLRU, limit_bytes
 from search.duplicates import FINGERPRINT_BYTES
 from search.durable import INDEX_NAME
@@ -39,15 +39,6 @@ from search.results import FacetCount
 from search.segments import NO_DATE as NO_DATE
 from search.weights import WEIGHTS
 
-#: Private attributes of Whoosh's W3 leaf matcher that ``_read_postings`` relies on.
-BLOCK_MATCHER_INTERNALS = (
-    "_atend",
-    "_read_ids",
-    "_read_weights",
-    "_ids",
-    "_weights",
-    "_next_block",
-)
 #: What the postings cache keeps for a term a segment lacks.
 _NO_POSTINGS = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 
@@ -380,12 +371,7 @@ def _leaves(searcher: Searcher) -> list[tuple[object, int]]:
 
 
 def _read_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
-    """All ids and weights (term frequencies) of a leaf posting list.
-
-    Whoosh's W3 leaf matcher decodes a block of 128 postings at a time; reading
-    whole blocks through its block methods is many times faster than stepping
-    posting by posting with ``next()``.
-    """
+    """All ids and weights (term frequencies) of a leaf posting list."""
     if isinstance(matcher, FilterMatcher):
         # A segment with deletions wraps its postings to skip them one by one; the
         # caller drops deleted documents with the liveness array instead.
@@ -397,19 +383,4 @@ def _read_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
             weights.append(matcher.weight())
             matcher.next()
         return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
-    if not all(hasattr(matcher, name) for name in BLOCK_MATCHER_INTERNALS):
-        # Stepping posting by posting would still answer, 20-50x slower, without a word:
-        # a Whoosh upgrade that renamed these must fail loudly (whoosh-reloaded is pinned).
-        raise RuntimeError(
-            f"{type(matcher).__name__} lacks the block reader internals "
-            f"{BLOCK_MATCHER_INTERNALS}: is whoosh-reloaded the pinned version?"
-        )
-    ids: list[int] = []
-    weights: list[float] = []
-    while not matcher._atend and matcher.is_active():
-        matcher._read_ids()
-        matcher._read_weights()
-        ids.extend(matcher._ids)
-        weights.extend(matcher._weights)
-        matcher._next_block()
-    return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
+    return blocks.read_list(matcher)

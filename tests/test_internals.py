@@ -30,8 +30,8 @@ from whoosh.matching import FilterMatcher
 from whoosh.writing import SegmentWriter
 
 from search import indexer
+from search.blocks import MATCHER_INTERNALS
 from search.morphology import morph_analyzer
-from search.ranking import BLOCK_MATCHER_INTERNALS
 
 CLASS_INTERNALS = [
     (W3TermInfo, "_struct"),
@@ -82,8 +82,8 @@ def test_leaf_matcher_block_internals(tmp_path: Path):
         reader = searcher.reader().leaf_readers()[0][0]
         matcher = reader.postings("title", "новость")
         assert isinstance(matcher, W3LeafMatcher)
-        for name in BLOCK_MATCHER_INTERNALS:
-            assert hasattr(matcher, name), f"W3LeafMatcher.{name} is gone: see search/ranking.py"
+        for name in MATCHER_INTERNALS:
+            assert hasattr(matcher, name), f"W3LeafMatcher.{name} is gone: see search/blocks.py"
     # With a deletion, the segment wraps its postings; ranking.py unwraps them.
     indexer.delete(tmp_path / "index", ["a1"])
     with indexer.open_live(tmp_path / "index").searcher() as searcher:

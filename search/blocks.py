@@ -1,0 +1,80 @@
+"""A W3 posting list read whole: all its document numbers and weights at once.
+
+Whoosh's ``W3LeafMatcher`` reads a posting list a block of 128 postings at a time, each
+through seeks and reads of its file object, an unpickling of the block header, a
+generator that undoes the delta coding of the ids one by one, and a weights array
+built posting by posting: 560 ns a posting, measured on a segment of the generated
+million-article corpus (38,877 articles), where decoding took 60% of all query time.
+Here the list's bytes are taken in one read, and each block costs one header
+unpickling, one ``zlib.decompress`` and one unpickling of its data; the ids are
+undone by one ``numpy.cumsum`` over the whole list.
+
+The layout read (Whoosh 2.7's W3 format, as ``search.codec`` writes it and Whoosh
+itself does): the 4-byte header tag, then blocks, each a big-endian signed int length
+(negative for the last block), the pickled info tuple ``(count, max id, max weight,
+compression, min length, max length)`` and the block data, zlib-compressed when the
+compression level is not 0, pickling ``(id deltas, weights, values)``; weights are
+None (all 1), one float (all equal) or one per posting.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+import zlib
+
+import numpy as np
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+
+#: Private attributes of Whoosh's W3 leaf matcher that :func:`read_list` relies on.
+MATCHER_INTERNALS = ("_postfile", "_startoffset", "_length", "_byteids")
+_LENGTH = struct.Struct("!i")
+
+
+def read_list(matcher) -> tuple[np.ndarray, np.ndarray]:
+    """Document numbers (int64, ascending) and weights (float32) of the posting list
+    that a ``W3LeafMatcher`` reads."""
+    if not all(hasattr(matcher, name) for name in MATCHER_INTERNALS):
+        # Stepping posting by posting would still answer, 20-50x slower, without a word:
+        # a Whoosh upgrade that renamed these must fail loudly (whoosh-reloaded is pinned).
+        raise RuntimeError(
+            f"{type(matcher).__name__} lacks the posting list internals "
+            f"{MATCHER_INTERNALS}: is whoosh-reloaded the pinned version?"
+        )
+    if matcher._byteids:
+        raise ValueError("a posting list of byte ids (a term vector) is not one of documents")
+    size = matcher._length
+    if isinstance(size, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
+        (size,) = size
+    data = matcher._postfile.get(matcher._startoffset, size)
+    if data[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
+        raise ValueError(f"no posting list at offset {matcher._startoffset}")
+    stream = io.BytesIO(data)
+    position = len(WHOOSH3_HEADER_MAGIC)
+    deltas: list[int] = []
+    weights: list[float] = []
+    last_id = 0
+    while position < len(data):
+        (length,) = _LENGTH.unpack_from(data, position)
+        end = position + _LENGTH.size + abs(length)
+        stream.seek(position + _LENGTH.size)
+        count, max_id, _, compression, _, _ = pickle.load(stream)
+        block = data[stream.tell() : end]
+        block_deltas, block_weights, _ = pickle.loads(
+            zlib.decompress(block) if compression else block
+        )
+        # Each block's ids restart from 0: its first delta is its first id.
+        deltas.append(block_deltas[0] - last_id)
+        deltas.extend(block_deltas[1:])
+        if block_weights is None:
+            weights.extend([1.0] * count)
+        elif isinstance(block_weights, float):
+            weights.extend([block_weights] * count)
+        else:
+            weights.extend(block_weights)
+        last_id = max_id
+        position = end
+        if length < 0:
+            break
+    return np.cumsum(np.asarray(deltas, dtype=np.int64)), np.asarray(weights, dtype=np.float32)
