@@ -115,21 +115,24 @@ def _score_clause(
     own = np.zeros(size, dtype=bool)
     for word in clause.words:
         for field_name in word.fields:
-            best = np.zeros(size, dtype=np.float32)
+            if topic and field_name in topic.bm25:
+                parameters = topic.bm25[field_name]
+                found = [arrays.bm25(field_name, term, *parameters) for term in word.terms]
+            else:
+                found = [arrays.bm25(field_name, term) for term in word.terms]
+            ids, best = _best_reading([(i, w) for i, w in found if i.size], size)
+            if not ids.size:
+                continue
             boost = WEIGHTS.field_boosts.get(field_name, 1.0)
-            for term in word.terms:
-                if topic and field_name in topic.bm25:
-                    ids, weights = arrays.bm25(field_name, term, *topic.bm25[field_name])
-                else:
-                    ids, weights = arrays.bm25(field_name, term)
-                best[ids] = np.maximum(best[ids], weights)
             if topic:
                 boost = topic.field_boosts.get(field_name, boost)
-            score += boost * word.weight * best
+            # Over the documents holding the word only: at a million articles, passes
+            # over whole arrays were most of the scoring.
+            score[ids] += boost * word.weight * best
             if word.matches:
-                own |= best > 0
+                own[ids] = True
                 if field_name in clause_in:
-                    clause_in[field_name] |= best > 0
+                    clause_in[field_name][ids] = True
     if clause.match is None:
         mask = own
         if clause.also is not None:
@@ -138,6 +141,22 @@ def _score_clause(
     else:
         mask = arrays.matching(clause.match, known)
     return score, mask, clause_in
+
+
+def _best_reading(
+    found: list[tuple[np.ndarray, np.ndarray]], size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The documents holding any reading of a word, and the best weight each has (a
+    word read several ways counts once, by its best reading); weights are positive."""
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    best = np.zeros(size, dtype=np.float32)
+    for ids, weights in found:
+        best[ids] = np.maximum(best[ids], weights)
+    ids = np.flatnonzero(best)
+    return ids, best[ids]
 
 
 def order(
