@@ -1,4 +1,5 @@
-"""A W3 posting list read whole: all its document numbers and weights at once.
+"""A W3 posting list read whole: all its document numbers and weights at once, or the
+positions of given documents.
 
 Whoosh's ``W3LeafMatcher`` reads a posting list a block of 128 postings at a time, each
 through seeks and reads of its file object, an unpickling of the block header, a
@@ -23,9 +24,13 @@ import io
 import pickle
 import struct
 import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.matching import FilterMatcher, ListMatcher
 
 #: Private attributes of Whoosh's W3 leaf matcher that :func:`read_list` relies on.
 MATCHER_INTERNALS = ("_postfile", "_startoffset", "_length", "_byteids")
@@ -34,7 +39,82 @@ _LENGTH = struct.Struct("!i")
 
 def read_list(matcher) -> tuple[np.ndarray, np.ndarray]:
     """Document numbers (int64, ascending) and weights (float32) of the posting list
-    that a ``W3LeafMatcher`` reads."""
+    that a segment's matcher reads (deleted documents included)."""
+    matcher = _unwrapped(matcher)
+    if isinstance(matcher, ListMatcher):  # a short list inlined in the term table
+        ids, weights = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+        return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
+    deltas: list[int] = []
+    weights: list[float] = []
+    last_id = 0
+    for block in _blocks(matcher):
+        block_deltas, block_weights, _ = block.data()
+        # Each block's ids restart from 0: its first delta is its first id.
+        deltas.append(block_deltas[0] - last_id)
+        deltas.extend(block_deltas[1:])
+        if block_weights is None:
+            weights.extend([1.0] * block.count)
+        elif isinstance(block_weights, float):
+            weights.extend([block_weights] * block.count)
+        else:
+            weights.extend(block_weights)
+        last_id = block.max_id
+    return np.cumsum(np.asarray(deltas, dtype=np.int64)), np.asarray(weights, dtype=np.float32)
+
+
+def values_at(matcher, docnums: np.ndarray) -> dict[int, bytes]:
+    """The posting values (a positions field's encoded positions) of those of
+    ``docnums`` (ascending) that the list holds. Blocks holding none of them are
+    skipped unread but for their header."""
+    matcher = _unwrapped(matcher)
+    found: dict[int, bytes] = {}
+    if isinstance(matcher, ListMatcher):
+        wanted = set(docnums.tolist())
+        while matcher.is_active():
+            if matcher.id() in wanted:
+                found[matcher.id()] = matcher.value()
+            matcher.next()
+        return found
+    first_id = 0
+    for block in _blocks(matcher):
+        start, end = np.searchsorted(docnums, (first_id, block.max_id + 1))
+        first_id = block.max_id + 1
+        if start == end:
+            continue
+        deltas, _, values = block.data()
+        ids = list(accumulate(deltas))
+        where = dict(zip(ids, range(len(ids)), strict=True))
+        for docnum in docnums[start:end].tolist():
+            at = where.get(docnum)
+            if at is not None:
+                found[docnum] = values[at]
+    return found
+
+
+def _unwrapped(matcher):
+    """A segment with deletions wraps its postings to skip them one by one; callers drop
+    deleted documents themselves (with the liveness array)."""
+    return matcher.child if isinstance(matcher, FilterMatcher) else matcher
+
+
+@dataclass
+class _Block:
+    count: int
+    max_id: int
+    compressed: bool
+    raw: bytes
+
+    def data(self) -> tuple:
+        """(id deltas, weights, values) of the block."""
+        return pickle.loads(zlib.decompress(self.raw) if self.compressed else self.raw)
+
+
+def _blocks(matcher) -> Iterator[_Block]:
+    """The blocks of a ``W3LeafMatcher``'s posting list, their data not yet unpickled."""
     if not all(hasattr(matcher, name) for name in MATCHER_INTERNALS):
         # Stepping posting by posting would still answer, 20-50x slower, without a word:
         # a Whoosh upgrade that renamed these must fail loudly (whoosh-reloaded is pinned).
@@ -52,29 +132,12 @@ def read_list(matcher) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"no posting list at offset {matcher._startoffset}")
     stream = io.BytesIO(data)
     position = len(WHOOSH3_HEADER_MAGIC)
-    deltas: list[int] = []
-    weights: list[float] = []
-    last_id = 0
     while position < len(data):
         (length,) = _LENGTH.unpack_from(data, position)
         end = position + _LENGTH.size + abs(length)
         stream.seek(position + _LENGTH.size)
         count, max_id, _, compression, _, _ = pickle.load(stream)
-        block = data[stream.tell() : end]
-        block_deltas, block_weights, _ = pickle.loads(
-            zlib.decompress(block) if compression else block
-        )
-        # Each block's ids restart from 0: its first delta is its first id.
-        deltas.append(block_deltas[0] - last_id)
-        deltas.extend(block_deltas[1:])
-        if block_weights is None:
-            weights.extend([1.0] * count)
-        elif isinstance(block_weights, float):
-            weights.extend([block_weights] * count)
-        else:
-            weights.extend(block_weights)
-        last_id = max_id
+        yield _Block(count, max_id, bool(compression), data[stream.tell() : end])
         position = end
         if length < 0:
             break
-    return np.cumsum(np.asarray(deltas, dtype=np.int64)), np.asarray(weights, dtype=np.float32)

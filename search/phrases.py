@@ -22,6 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 from whoosh import query as wq
 
+from search import blocks
+
 #: (field, alternative terms of each word, in order, slop) of a phrase this module matches.
 PhraseTerms = tuple[str, tuple[tuple[str, ...], ...], int]
 
@@ -63,38 +65,24 @@ def matching_docs(leaf, phrase: PhraseTerms, candidates: np.ndarray) -> list[int
     """Which of ``candidates`` (ascending document numbers of the Whoosh segment reader
     ``leaf``, each holding every word) hold the phrase.
 
-    Each term's postings are walked forward once with ``skip_to``, so a block of
-    postings is decoded at most once however many candidates it holds.
+    Each term's posting list is read block by block, and only the blocks that hold a
+    candidate are decoded (``blocks.values_at``). Stepping Whoosh's matchers to each
+    candidate with ``skip_to`` cost 75 µs a candidate at a million articles.
     """
     field, words, slop = phrase
-    matchers = [[_matcher(leaf, field, term) for term in terms] for terms in words]
-    found = []
+    decode = leaf.schema[field].format.decode_positions
+    held_by_word = []
+    for terms in words:
+        held: dict[int, list[int]] = {}
+        for term in terms:
+            if (field, term) in leaf:
+                found = blocks.values_at(leaf.postings(field, term), candidates)
+                for docnum, value in found.items():
+                    held.setdefault(docnum, []).extend(decode(value))
+        held_by_word.append(held)
+    matched = []
     for docnum in candidates.tolist():
-        positions = []
-        for alternatives in matchers:
-            here: list[int] = []
-            for matcher in alternatives:
-                if matcher is not None and _at(matcher, docnum):
-                    here.extend(matcher.value_as("positions"))
-            if not here:
-                break
-            positions.append(here)
-        else:
-            if holds_phrase(positions, slop):
-                found.append(docnum)
-    return found
-
-
-def _matcher(leaf, field: str, term: str):
-    return leaf.postings(field, term) if (field, term) in leaf else None
-
-
-def _at(matcher, docnum: int) -> bool:
-    """Move ``matcher`` forward to ``docnum``: whether it holds it."""
-    if not matcher.is_active():
-        return False
-    if matcher.id() < docnum:
-        matcher.skip_to(docnum)
-        if not matcher.is_active():
-            return False
-    return matcher.id() == docnum
+        positions = [held.get(docnum) for held in held_by_word]
+        if all(positions) and holds_phrase(positions, slop):
+            matched.append(docnum)
+    return matched

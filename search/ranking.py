@@ -27,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.matching import FilterMatcher, ListMatcher
 from whoosh.searching import Searcher
 
 from search import blocks, checksums, phrases, segments
@@ -155,7 +154,7 @@ class IndexArrays:
             if found is None:
                 with self._whoosh:
                     if (field, term) in leaf:
-                        ids, tf = _read_postings(leaf.postings(field, term))
+                        ids, tf = blocks.read_list(leaf.postings(field, term))
                         found = (ids.astype(np.int32), tf)
                     else:
                         found = _NO_POSTINGS
@@ -368,19 +367,3 @@ def _leaves(searcher: Searcher) -> list[tuple[object, int]]:
     if reader.is_atomic():
         return [(reader, 0)]
     return list(reader.leaf_readers())
-
-
-def _read_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
-    """All ids and weights (term frequencies) of a leaf posting list."""
-    if isinstance(matcher, FilterMatcher):
-        # A segment with deletions wraps its postings to skip them one by one; the
-        # caller drops deleted documents with the liveness array instead.
-        matcher = matcher.child
-    if isinstance(matcher, ListMatcher):  # a short list inlined in the term table
-        ids, weights = [], []
-        while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
-            matcher.next()
-        return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
-    return blocks.read_list(matcher)

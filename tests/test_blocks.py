@@ -12,7 +12,7 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher
 
 from search import indexer
-from search.blocks import read_list
+from search.blocks import read_list, values_at
 from search.ingest import read_articles
 from search.schema import build_schema
 
@@ -86,3 +86,18 @@ def test_stock_whoosh_lists_are_read_too(source: Path, tmp_path: Path):
         expected_ids, expected_weights = stepped(reader.postings(field, term))
         assert ids.tolist() == expected_ids
         assert weights.tolist() == pytest.approx(expected_weights)
+
+
+def test_values_of_chosen_documents_are_those_whoosh_steps_to(source: Path, tmp_path: Path):
+    indexer.build(tmp_path / "index", [source])
+    reader = indexer.open_live(tmp_path / "index").reader()
+    rng = random.Random(5)
+    for field, term in list(leaf_lists(reader))[:40]:
+        everything = {}
+        matcher = reader.postings(field, term)
+        while matcher.is_active():
+            everything[matcher.id()] = matcher.value()
+            matcher.next()
+        chosen = np.asarray(sorted(rng.sample(range(700), 60)), dtype=np.int64)
+        found = values_at(reader.postings(field, term), chosen)
+        assert found == {d: v for d, v in everything.items() if d in set(chosen.tolist())}
