@@ -231,8 +231,7 @@ class IndexArrays:
 
     def _evaluate(self, query: wq.Query, known: dict, among: np.ndarray | None) -> np.ndarray:
         if isinstance(query, wq.Term):
-            mask = np.zeros(self.size, dtype=bool)
-            mask[self.postings(query.fieldname, query.text).ids] = True
+            mask = self._holding(query.fieldname, (query.text,))
             return mask if among is None else mask & among
         if isinstance(query, (wq.Or, wq.And)) and query.subqueries:
             masks = [self.matching(q, known, among) for q in query.subqueries]
@@ -249,16 +248,20 @@ class IndexArrays:
             mask = self.docs_mask(self._searcher.docs_for_query(query))
         return mask if among is None else mask & among
 
+    def _holding(self, field: str, terms: tuple[str, ...]) -> np.ndarray:
+        """The live documents holding any of ``terms`` in ``field``."""
+        mask = np.zeros(self.size, dtype=bool)
+        for term in terms:
+            mask[self.postings(field, term).ids] = True
+        return mask
+
     def _phrase_mask(self, phrase: phrases.PhraseTerms, among: np.ndarray | None) -> np.ndarray:
         """The documents (of ``among``) holding the phrase: those holding all its words,
         read for positions segment by segment."""
         field, words, _ = phrase
         candidates = self.alive.copy() if among is None else among & self.alive
         for terms in words:
-            holding = np.zeros(self.size, dtype=bool)
-            for term in terms:
-                holding[self.postings(field, term).ids] = True
-            candidates &= holding
+            candidates &= self._holding(field, terms)
         docs = np.flatnonzero(candidates)
         mask = np.zeros(self.size, dtype=bool)
         if not docs.size:
