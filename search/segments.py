@@ -37,6 +37,7 @@ from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.times import datetime_to_long
 
+from search import checksums
 from search.duplicates import FINGERPRINT_BYTES
 from search.layout import arrays_dir
 
@@ -185,8 +186,8 @@ def load(leaf, folder: Path | None) -> SegmentArrays:
 
 
 def keep(ix: FileIndex) -> None:
-    """Build the arrays of every segment of ``ix`` that lacks them, and remove those of
-    segments it no longer has.
+    """Build the arrays of every segment of ``ix`` that lacks them, and remove those (and
+    the checksum stamps) of segments it no longer has.
 
     Writers do this after each commit, so that readers find the arrays of a new segment
     ready. It runs after the commit is on the disk: failing here loses nothing (readers
@@ -203,7 +204,9 @@ def keep(ix: FileIndex) -> None:
                 leaves = [leaf for leaf, _ in reader.leaf_readers()]
             for leaf in leaves:
                 load(leaf, folder)
-            discard_unused(folder, [leaf._segment.segment_id() for leaf in leaves])
+            current = [leaf._segment.segment_id() for leaf in leaves]
+            discard_unused(folder, current)
+            checksums.discard_stamps(Path(ix.storage.folder), current)
     except OSError as error:
         log.warning("could not keep the arrays of %s: %r", ix.storage.folder, error)
 
