@@ -62,9 +62,7 @@ def test_a_stamped_segment_is_not_hashed_again(live, settled, monkeypatch):
     assert hashed_in_new_process(live, monkeypatch) == []
 
 
-def test_a_file_written_after_its_stamp_is_hashed_and_its_damage_found(
-    live, settled, monkeypatch
-):
+def test_a_file_written_after_its_stamp_is_hashed_and_its_damage_found(live, settled, monkeypatch):
     hashed_in_new_process(live, monkeypatch)
     damaged = sorted(live.glob("*.seg"))[0]
     size = damaged.stat().st_size
