@@ -22,24 +22,21 @@ import json
 import logging
 import os
 import shutil
-import struct
 import tempfile
-from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from hashlib import blake2b
 from pathlib import Path
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.index import FileIndex
-from whoosh.system import pack_ushort
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.times import datetime_to_long
 
 from search import checksums
 from search.duplicates import FINGERPRINT_BYTES
 from search.layout import arrays_dir
+from search.termtable import Terms, field_terms
 
 FORMAT = 3
 CATEGORY_FIELDS = ("source", "topic")
@@ -48,92 +45,18 @@ NO_DATE = np.iinfo(np.int64).min
 _MICROSECONDS_A_DAY = 86_400 * 10**6
 _MAX_DATE_VALUE = datetime_to_long(dt.datetime(9999, 1, 1))
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
-# A term table record: key and value lengths, then the key (field number, term) and the
-# value, a W3 term info whose document frequency follows a flag byte and a weight.
-_RECORD_HEAD = struct.Struct("!ii")
-_TERM_DOCS = struct.Struct("!xxxxxI")
-_TERMS_CHUNK = 8 << 20
 # Whoosh keeps a field length in one byte; the table turns every byte into its length.
 _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 #: Private attributes of Whoosh's per-document reader and column readers read here.
 COLUMN_INTERNALS = {
     "SegmentReader": ("_perdoc", "_terms", "_segment"),
     "W3PerDocReader": ("_cached_reader",),
-    "W3TermsReader": ("_fieldmap", "_tindex"),
-    "OrderedHashReader": ("dbfile", "endofdata"),
     "NumericColumn.Reader": ("_dbfile", "_basepos", "_count", "_typecode", "_default"),
     "FixedBytesColumn.Reader": ("_dbfile", "_basepos", "_count"),
     "VarBytesColumn.Reader": ("_dbfile", "_basepos", "_offsets", "_lengths"),
 }
 
 log = logging.getLogger(__name__)
-
-
-class Terms(Sequence[str]):
-    """Sorted terms stored as one UTF-8 blob and their offsets: a sequence for bisect,
-    with a hash table for exact lookups.
-
-    A Python list of a segment's surface forms costs about 150 bytes a term in every
-    worker (46 MB on the shared corpus, growing with the vocabulary); the blob costs
-    about 20, memory-mapped once for all of them. Spelling correction looks up the
-    frequency of some 200 candidate forms a query in every segment: a bisection of the
-    blob took 15 µs a lookup (on the shared corpus's 284,000 forms), a search of the
-    sorted 64-bit hashes (``hashes``, with ``order`` the term of each) about 5 µs,
-    for 12 more bytes a term.
-    """
-
-    def __init__(
-        self, blob: np.ndarray, offsets: np.ndarray, hashes: np.ndarray, order: np.ndarray
-    ):
-        # Plain views of the (memory-mapped) arrays: slicing a ``np.memmap`` makes a new
-        # memmap object each time, which cost 20% of a query's time through bisect.
-        self._blob = memoryview(np.asarray(blob))
-        self._offsets = np.asarray(offsets)
-        self._hashes = np.asarray(hashes)
-        self._order = np.asarray(order)
-
-    @classmethod
-    def of(cls, blob: np.ndarray, offsets: np.ndarray) -> Terms:
-        """The terms of ``blob`` with their hash table worked out."""
-        view = memoryview(blob)
-        bounds = offsets.tolist()
-        spans = zip(bounds[:-1], bounds[1:], strict=True)
-        hashes = np.fromiter(
-            (term_hash(view[start:end]) for start, end in spans),
-            dtype=np.uint64,
-            count=len(bounds) - 1,
-        )
-        order = np.argsort(hashes, kind="stable").astype(np.int32)
-        return cls(blob, offsets, hashes[order], order)
-
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
-
-    def __getitem__(self, index):  # type: ignore[override]
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        start, end = self._offsets[index], self._offsets[index + 1]
-        return str(self._blob[start:end], "utf-8")
-
-    def find(self, term: str) -> int | None:
-        """The position of ``term``, or None."""
-        wanted = np.uint64(term_hash(term.encode("utf-8")))
-        at = int(np.searchsorted(self._hashes, wanted))
-        while at < len(self._hashes) and self._hashes[at] == wanted:
-            position = int(self._order[at])
-            if self[position] == term:
-                return position
-            at += 1
-        return None
-
-    def prefix_range(self, prefix: str) -> tuple[int, int]:
-        start = bisect_left(self, prefix)
-        return start, bisect_left(self, prefix + "\U0010ffff", lo=start)
-
-
-def term_hash(encoded: bytes | memoryview) -> int:
-    """A term's 64-bit hash, the same in every process (``hash()`` is salted)."""
-    return int.from_bytes(blake2b(encoded, digest_size=8).digest(), "little")
 
 
 @dataclass
@@ -332,47 +255,10 @@ def _categories(leaf, name: str, size: int) -> tuple[np.ndarray, list[str]]:
 
 
 def _vocabulary(leaf) -> tuple[Terms, np.ndarray]:
-    """The segment's surface forms, sorted, with the documents holding each.
-
-    Read straight from the term table's key/value records, a chunk at a time: Whoosh's
-    own iteration makes three file reads and a term-info object a term, 15 s for the
-    298,000 forms of the shared corpus under profile; this takes well under a second.
-    """
-    encoded: list[bytes] = []
-    counts: list[int] = []
-    terms_reader = leaf._terms
-    number = terms_reader._fieldmap.get(VOCABULARY_FIELD)
-    table = terms_reader._tindex
-    first = None if number is None else next(table.ranges_from(pack_ushort(number)), None)
-    if first is not None:
-        prefix = pack_ushort(number)
-        position, end = first[0] - _RECORD_HEAD.size, table.endofdata
-        while position < end:
-            chunk = table.dbfile.get(position, min(_TERMS_CHUNK, end - position))
-            at, done = 0, False
-            while at + _RECORD_HEAD.size <= len(chunk):
-                key_length, value_length = _RECORD_HEAD.unpack_from(chunk, at)
-                value_at = at + _RECORD_HEAD.size + key_length
-                if value_at + value_length > len(chunk):
-                    if at == 0:  # one record larger than a chunk (long inlined postings)
-                        chunk = table.dbfile.get(position, value_at + value_length)
-                        continue
-                    break
-                key = chunk[at + _RECORD_HEAD.size : value_at]
-                if key[:2] != prefix:
-                    done = True
-                    break
-                encoded.append(key[2:])
-                counts.append(_TERM_DOCS.unpack_from(chunk, value_at)[0])
-                at = value_at + value_length
-            position += at
-            if done:
-                break
+    """The segment's surface forms, sorted, with the documents holding each."""
+    encoded, counts = field_terms(leaf, VOCABULARY_FIELD)
     # The table is in byte order, which for UTF-8 is code point order, as str sorts.
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum([len(e) for e in encoded], out=offsets[1:])
-    blob = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    return Terms.of(blob, offsets), np.asarray(counts, dtype=np.int32)
+    return Terms.encoded(encoded), np.asarray(counts, dtype=np.int32)
 
 
 # -- keeping on disk ------------------------------------------------------------------

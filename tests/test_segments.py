@@ -16,7 +16,7 @@ from whoosh.columns import FixedBytesColumn, NumericColumn, VarBytesColumn
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.reading import SegmentReader
 
-from search import caches, indexer, layout, ranking, segments
+from search import caches, indexer, layout, ranking, segments, termtable
 from search.searching import REFRESH_SECONDS, SearchEngine, SearchRequest
 from tests.conftest import build_index
 
@@ -64,7 +64,10 @@ def leaves(root: Path) -> list:
     return [reader] if reader.is_atomic() else [leaf for leaf, _ in reader.leaf_readers()]
 
 
-@pytest.mark.parametrize("owner", sorted(segments.COLUMN_INTERNALS))
+INTERNALS = segments.COLUMN_INTERNALS | termtable.TABLE_INTERNALS
+
+
+@pytest.mark.parametrize("owner", sorted(INTERNALS))
 def test_whoosh_internals_read_here_exist(owner, updated_index):
     leaf = leaves(updated_index)[0]
     instances = {
@@ -77,7 +80,7 @@ def test_whoosh_internals_read_here_exist(owner, updated_index):
         "FixedBytesColumn.Reader": leaf.column_reader("fingerprint", translate=False),
     }
     assert isinstance(instances[owner], OWNERS[owner])
-    for name in segments.COLUMN_INTERNALS[owner]:
+    for name in INTERNALS[owner]:
         assert hasattr(instances[owner], name), f"{owner}.{name}"
 
 
