@@ -38,7 +38,7 @@ from pathlib import Path
 from whoosh.index import FileIndex, LockError
 from whoosh.writing import IndexWriter
 
-from search import segments
+from search import frequent, segments
 from search.bulk import BulkWriter
 from search.codec import NewsCodec
 from search.durable import (
@@ -268,6 +268,7 @@ def _build_beside(
         articles = read_articles(sources, _collect(report, on_problem))
         report.indexed = _write(ix, _documents(articles, tags), procs, progress)
         segments.keep(ix)
+        frequent.keep(ix)
         ix.close()
         lost = _lost_sources(sources, report.problems)
         if (lost or not report.indexed) and not allow_empty:
@@ -432,7 +433,8 @@ def _live_writer(root: Path, wait: float, **options) -> Iterator[IndexWriter]:
         except BaseException:
             _discard_quietly(ix)
             raise
-        segments.keep(open_live(root))
+        segments.keep(live := open_live(root))
+        frequent.keep(live)
 
 
 def _whoosh_writer(ix: FileIndex, timeout: float, **options) -> IndexWriter:

@@ -54,6 +54,16 @@ def segments_of(index: FileIndex) -> list[SegmentInfo]:
     return [segment_info(s) for s in TOC.read(index.storage, INDEX_NAME).segments]
 
 
+def segment_readers(reader) -> list:
+    """The per-segment readers of a Whoosh reader (itself, when it reads one segment;
+    none, when the index is empty)."""
+    if reader.doc_count_all() == 0:
+        return []
+    if reader.is_atomic():
+        return [reader]
+    return [leaf for leaf, _ in reader.leaf_readers()]
+
+
 class IndexMissing(Exception):
     """There is no live index in the folder yet."""
 

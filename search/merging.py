@@ -46,7 +46,7 @@ from pathlib import Path
 from whoosh.index import TOC
 from whoosh.reading import SegmentReader
 
-from search import segments
+from search import frequent, segments
 from search.codec import NewsCodec
 from search.durable import INDEX_NAME, create_durable, discard_garbage, fsync_path
 from search.indexer import writing
@@ -155,6 +155,8 @@ def merge_once(root: Path, written: Callable[[], object] | None = None) -> Merge
                 segments.keep(after)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        if merged is not None:
+            frequent.keep(after)  # seconds for a large segment: not under the lock
         report = MergeReport(
             chosen_ids,
             merged.segment_id() if merged is not None else None,

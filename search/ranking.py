@@ -143,22 +143,17 @@ class IndexArrays:
     def postings(self, field: str, term: str) -> Postings:
         """A term's postings over all live documents of all segments.
 
-        Each segment's postings are cached by segment id, so they outlive the reopen
-        after an update; joining them is a NumPy concatenation.
+        A segment's frequent terms are read from their kept arrays (``search.frequent``);
+        the others' postings are cached by segment id, so they outlive the reopen after
+        an update. Joining them is a NumPy concatenation.
         """
         cache, _ = _caches()
         ids_parts, tf_parts = [], []
         for segment, (leaf, offset) in zip(self.segments, self.leaves, strict=True):
-            key = (segment.segment_id, field, term)
-            found = cache.get(key)
+            kept = segment.frequent
+            found = None if kept is None else kept.get(field, term)
             if found is None:
-                with self._whoosh:
-                    if (field, term) in leaf:
-                        ids, tf = blocks.read_list(leaf.postings(field, term))
-                        found = (ids.astype(np.int32), tf)
-                    else:
-                        found = _NO_POSTINGS
-                cache.put(key, found)
+                found = self._cached_postings(cache, segment.segment_id, leaf, field, term)
             if found[0].size:
                 ids_parts.append(np.add(found[0], offset, dtype=np.int64))  # one copy
                 tf_parts.append(found[1])
@@ -170,6 +165,21 @@ class IndexArrays:
             live = self.alive[ids]
             ids, tf = ids[live], tf[live]
         return Postings(ids, tf)
+
+    def _cached_postings(
+        self, cache: ByteLRU, segment_id: str, leaf, field: str, term: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        key = (segment_id, field, term)
+        found = cache.get(key)
+        if found is None:
+            with self._whoosh:
+                if (field, term) in leaf:
+                    ids, tf = blocks.read_list(leaf.postings(field, term))
+                    found = (ids.astype(np.int32), tf)
+                else:
+                    found = _NO_POSTINGS
+            cache.put(key, found)
+        return found
 
     def title(self, docnum: int) -> str:
         """A document's title, kept once read: the leaders of many queries are the same

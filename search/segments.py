@@ -33,9 +33,10 @@ from whoosh.index import FileIndex
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.times import datetime_to_long
 
-from search import checksums
+from search import checksums, frequent
 from search.duplicates import FINGERPRINT_BYTES
-from search.layout import arrays_dir
+from search.frequent import FrequentPostings
+from search.layout import arrays_dir, segment_readers
 from search.termtable import Terms, field_terms
 
 FORMAT = 3
@@ -73,6 +74,7 @@ class SegmentArrays:
     terms: Terms  # surface forms, sorted
     counts: np.ndarray  # int32 documents of the segment holding each form
     fingerprints: np.ndarray  # uint8 (size, FINGERPRINT_BYTES), zeros when not fingerprinted
+    frequent: FrequentPostings | None = None  # kept by writers only (``search.frequent``)
 
     def frequency(self, term: str) -> int:
         position = self.terms.find(term)
@@ -119,12 +121,7 @@ def keep(ix: FileIndex) -> None:
     folder = arrays_dir(ix)
     try:
         with ix.reader() as reader:
-            if reader.doc_count_all() == 0:
-                leaves = []
-            elif reader.is_atomic():
-                leaves = [reader]
-            else:
-                leaves = [leaf for leaf, _ in reader.leaf_readers()]
+            leaves = segment_readers(reader)
             for leaf in leaves:
                 load(leaf, folder)
             current = [leaf._segment.segment_id() for leaf in leaves]
@@ -336,4 +333,5 @@ def _read(path: Path, segment_id: str, size: int, fields: tuple[str, ...]) -> Se
         Terms(blob, offsets, hashes, order),
         counts,
         mapped("fingerprints", size, FINGERPRINT_BYTES),
+        frequent.read(path, size),
     )

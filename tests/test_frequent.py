@@ -1,0 +1,149 @@
+"""Frequent-term postings kept decoded per segment: exactly the terms at or over the
+threshold, equal to the decoded lists, searched the same as without them, ignored when
+torn, kept for a merged segment, and never built by a reader."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from search import blocks, frequent, indexer, layout, merging, ranking
+from search.searching import SearchEngine, SearchRequest
+from tests.conftest import build_index
+
+THRESHOLD = 3
+QUERIES = ("дороги", "строят быстро", '"дороги строят"', "заголовок о дорогах", "метка7")
+
+
+def article(number: int) -> dict:
+    return {
+        "id": f"f-{number}",
+        "title": f"Заголовок номер {number} о дорогах",
+        "summary": "Короткий лид о мостах" if number % 3 else "",
+        "text": " ".join(["Дороги строят быстро"] * (1 + number % 5)) + f" метка{number}",
+        "date": f"20{10 + number % 12:02d}-0{1 + number % 9}-1{number % 10}",
+        "source": ("РИА", "ТАСС")[number % 2],
+        "topic": "Общество",
+    }
+
+
+@pytest.fixture
+def low_threshold(monkeypatch):
+    monkeypatch.setattr(frequent, "FREQUENT_DOCS", THRESHOLD)
+
+
+def add(root: Path, folder: Path, numbers: range) -> None:
+    path = folder / f"more-{numbers.start}.jsonl"
+    lines = (json.dumps(article(n), ensure_ascii=False) for n in numbers)
+    path.write_text("\n".join(lines))
+    indexer.update(root, [path])
+
+
+def leaves(root: Path) -> list:
+    reader = layout.open_live(root).reader()
+    return layout.segment_readers(reader)
+
+
+def kept(root: Path, leaf) -> frequent.FrequentPostings | None:
+    folder = layout.arrays_dir(layout.open_live(root)) / leaf._segment.segment_id()
+    return frequent.read(folder, leaf.doc_count_all())
+
+
+def outcome(root: Path) -> list:
+    engine = SearchEngine(root)
+    found = []
+    for q in QUERIES:
+        result = engine.search(SearchRequest(q=q, per_page=50))
+        found.append((result.total, [(h.id, round(h.score, 9)) for h in result.hits]))
+    return found
+
+
+def test_the_kept_terms_are_those_of_threshold_documents_with_their_lists(tmp_path, low_threshold):
+    root = build_index(tmp_path, [article(n) for n in range(12)])
+    add(root, tmp_path, range(12, 14))  # a second segment of 2: no term reaches 3
+    found = leaves(root)
+    assert len(found) == 2
+    for leaf in found:
+        postings = kept(root, leaf)
+        assert postings is not None
+        fields = [name for name, field in leaf.schema.items() if field.scorable]
+        expected = {
+            (field, term.decode("utf-8"))
+            for field in fields
+            for term, info in leaf.iter_field(field)
+            if info.doc_frequency() >= THRESHOLD
+        }
+        keys = {tuple(key.split("\x1f")) for key in postings.keys[0 : len(postings.keys)]}
+        assert keys == expected
+        for field, term in expected:
+            ids, tf = postings.get(field, term)
+            decoded_ids, decoded_tf = blocks.read_list(leaf.postings(field, term))
+            assert ids.tolist() == decoded_ids.tolist()
+            assert tf.tolist() == decoded_tf.astype(np.float32).tolist()
+        assert postings.get("text", "метка1") is None
+    assert len(kept(root, found[0]).keys) > 0 and len(kept(root, found[1]).keys) == 0
+
+
+def test_searches_are_the_same_with_and_without_them(tmp_path, low_threshold):
+    root = build_index(tmp_path, [article(n) for n in range(30)])
+    engine = SearchEngine(root)
+    arrays = engine.arrays()
+    assert all(segment.frequent is not None for segment in arrays.segments)
+    with_them = outcome(root)
+    cache, _ = ranking._caches()
+    segment_id = arrays.segments[0].segment_id
+    assert cache.get((segment_id, "text", "дорога")) is None  # read from the kept arrays
+    folder = layout.arrays_dir(layout.open_live(root))
+    for segment in folder.iterdir():
+        shutil.rmtree(segment / frequent.FOLDER)
+    assert all(s.frequent is None for s in SearchEngine(root).arrays().segments)
+    assert outcome(root) == with_them
+    assert cache.get((segment_id, "text", "дорога")) is not None  # decoded instead
+
+
+@pytest.mark.parametrize("damage", ["torn ids", "no meta", "other size"])
+def test_torn_ones_are_ignored_and_answers_stay_right(tmp_path, low_threshold, damage):
+    root = build_index(tmp_path, [article(n) for n in range(20)])
+    expected = outcome(root)
+    folder = layout.arrays_dir(layout.open_live(root))
+    for segment in folder.iterdir():
+        sidecar = segment / frequent.FOLDER
+        if damage == "torn ids":
+            ids = sidecar / "ids.npy"
+            ids.write_bytes(ids.read_bytes()[:-8])
+        elif damage == "no meta":
+            (sidecar / "meta.json").unlink()
+        else:
+            meta = json.loads((sidecar / "meta.json").read_text())
+            (sidecar / "meta.json").write_text(json.dumps({**meta, "size": meta["size"] + 1}))
+    assert all(s.frequent is None for s in SearchEngine(root).arrays().segments)
+    assert outcome(root) == expected
+
+
+def test_a_reader_never_builds_them_and_a_writer_does(tmp_path, low_threshold):
+    root = build_index(tmp_path, [article(n) for n in range(20)])
+    folder = layout.arrays_dir(layout.open_live(root))
+    for segment in folder.iterdir():
+        shutil.rmtree(segment / frequent.FOLDER)
+    SearchEngine(root).search(SearchRequest(q="дороги"))
+    assert not any((segment / frequent.FOLDER).exists() for segment in folder.iterdir())
+    add(root, tmp_path, range(20, 24))  # the update's writer keeps what is missing
+    assert all(kept(root, leaf) is not None for leaf in leaves(root))
+
+
+def test_a_merge_keeps_them_for_the_merged_segment(tmp_path, low_threshold):
+    root = build_index(tmp_path, [article(n) for n in range(4)])
+    for batch in range(merging.MERGE_FACTOR):
+        add(root, tmp_path, range(100 + 2 * batch, 102 + 2 * batch))
+    before = outcome(root)
+    report = merging.merge_once(root)
+    assert report is not None and report.into is not None
+    merged = [leaf for leaf in leaves(root) if leaf._segment.segment_id() == report.into]
+    assert merged
+    postings = kept(root, merged[0])
+    assert postings is not None and postings.get("text", "дорога") is not None
+    assert outcome(root) == before
