@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +33,7 @@ import numpy as np
 from whoosh.index import FileIndex
 
 from search import blocks
-from search.layout import arrays_dir, segment_readers
+from search.layout import arrays_dir, scratch_dir, segment_readers
 from search.termtable import Terms, field_terms
 
 FREQUENT_DOCS = 2048
@@ -109,7 +108,7 @@ def keep(ix: FileIndex) -> None:
 
 def write(segment: Path, postings: FrequentPostings, size: int) -> None:
     """Write them into ``segment/frequent``, whole or not at all."""
-    scratch = Path(tempfile.mkdtemp(prefix=f".{FOLDER}-", dir=segment))
+    scratch = scratch_dir(segment, f".{FOLDER}-")
     try:
         named = {
             "keys": postings.keys._blob,

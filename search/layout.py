@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,15 @@ def segment_readers(reader) -> list:
     if reader.is_atomic():
         return [reader]
     return [leaf for leaf, _ in reader.leaf_readers()]
+
+
+def scratch_dir(parent: Path, prefix: str) -> Path:
+    """A new empty folder in ``parent`` to fill and then rename into place, readable by
+    whoever may read ``parent``: ``mkdtemp`` makes it for its owner alone, so a server
+    run as another user than the writer could not map the arrays renamed from it."""
+    scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    os.chmod(scratch, parent.stat().st_mode & 0o777)
+    return scratch
 
 
 class IndexMissing(Exception):

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from whoosh.util.times import datetime_to_long
 from search import checksums, frequent
 from search.duplicates import FINGERPRINT_BYTES
 from search.frequent import FrequentPostings
-from search.layout import arrays_dir, segment_readers
+from search.layout import arrays_dir, scratch_dir, segment_readers
 from search.termtable import Terms, field_terms
 
 FORMAT = 3
@@ -280,7 +279,7 @@ def _arrays_of(arrays: SegmentArrays) -> dict[str, np.ndarray]:
 def _write(folder: Path, arrays: SegmentArrays) -> None:
     """Write the arrays into ``folder/<segment id>``, whole or not at all."""
     folder.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{arrays.segment_id}-", dir=folder))
+    scratch = scratch_dir(folder, f".{arrays.segment_id}-")
     try:
         for name, values in _arrays_of(arrays).items():
             np.save(scratch / f"{name}.npy", np.ascontiguousarray(values), allow_pickle=False)

@@ -147,3 +147,14 @@ def test_a_merge_keeps_them_for_the_merged_segment(tmp_path, low_threshold):
     postings = kept(root, merged[0])
     assert postings is not None and postings.get("text", "дорога") is not None
     assert outcome(root) == before
+
+
+def test_kept_folders_are_as_readable_as_the_arrays_folder(tmp_path, low_threshold):
+    root = build_index(tmp_path, [article(n) for n in range(20)])
+    folder = layout.arrays_dir(layout.open_live(root))
+    mode = folder.stat().st_mode & 0o777
+    if not mode & 0o055:
+        pytest.skip("the umask lets no one else read what this user makes")
+    for segment in folder.iterdir():
+        assert segment.stat().st_mode & 0o777 == mode
+        assert (segment / frequent.FOLDER).stat().st_mode & 0o777 == mode
