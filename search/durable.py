@@ -117,8 +117,16 @@ def open_durable(folder: Path, indexclass: type[FileIndex] = FileIndex) -> FileI
 
 
 def create_durable(folder: Path, schema: Schema) -> FileIndex:
-    """A new, empty Whoosh index in the existing ``folder``, with durable commits."""
-    return DurableStorage(str(folder)).create_index(schema, indexname=INDEX_NAME)
+    """A new, empty Whoosh index in the existing ``folder``, with durable commits.
+
+    Its files are read, not memory-mapped, as in :func:`open_durable`. A build reads
+    every segment it wrote to keep their arrays (``search.segments``, ``search.frequent``):
+    through maps that cost the building process 589 MB anonymous and 504 MB file-backed
+    memory on 40,000 generated articles (98 MB read), and 3.9 GB at 200,000, the
+    largest part of the build's peak.
+    """
+    storage = DurableStorage(str(folder), supports_mmap=False)
+    return storage.create_index(schema, indexname=INDEX_NAME)
 
 
 def discard_garbage(ix: FileIndex) -> list[str]:
