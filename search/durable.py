@@ -121,9 +121,9 @@ def create_durable(folder: Path, schema: Schema) -> FileIndex:
 
     Its files are read, not memory-mapped, as in :func:`open_durable`. A build reads
     every segment it wrote to keep their arrays (``search.segments``, ``search.frequent``):
-    through maps that cost the building process 589 MB anonymous and 504 MB file-backed
-    memory on 40,000 generated articles (98 MB read), and 3.9 GB at 200,000, the
-    largest part of the build's peak.
+    through maps that pass cost the building process 589 MB of anonymous and 504 MB of
+    file-backed memory on 40,000 generated articles and 3.9 GB at 200,000, growing with
+    the number of segments (the 1M build peaked at 16.9 GB there).
     """
     storage = DurableStorage(str(folder), supports_mmap=False)
     return storage.create_index(schema, indexname=INDEX_NAME)
