@@ -137,7 +137,7 @@ class Vocabulary(Protocol):
         """Articles holding the normalized surface form."""
 
     def lemma_frequency(self, form: str) -> int:
-        """Articles holding a lemma of the form (in the text)."""
+        """Articles holding a lemma of the form (the most in one scored field)."""
 
     def within_two(self, form: str) -> list[str]:
         """Indexed forms up to two edits away."""

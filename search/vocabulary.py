@@ -21,7 +21,17 @@ class IndexVocabulary:
         return self.arrays.surface_frequency(form)
 
     def lemma_frequency(self, form: str) -> int:
-        return max((self.arrays.term_frequency("text", t) for t in word_terms(form)), default=0)
+        """The most articles holding a lemma of the form in one scored field: the words
+        of a headline are often in no body («переговорах» for a title «Срочные
+        переговоры…»), and counting the body alone corrected them to a form in it."""
+        return max(
+            (
+                self.arrays.term_frequency(field_name, term)
+                for term in word_terms(form)
+                for field_name in WEIGHTS.field_boosts
+            ),
+            default=0,
+        )
 
     def within_two(self, form: str) -> list[str]:
         return self.arrays.terms_within("exact", form, 2, prefix=2)

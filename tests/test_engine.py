@@ -128,3 +128,19 @@ def test_boolean_structure_on_masks_matches_what_whoosh_matches(small: SearchEng
     with arrays._whoosh:
         expected = [arrays.docs_mask(arrays._searcher.docs_for_query(x)) for x in queries]
     assert [arrays.matching(x).tolist() for x in queries] == [m.tolist() for m in expected]
+
+
+def test_an_inflected_form_of_a_headline_word_is_not_corrected(tmp_path: Path):
+    """A word only the headline holds, typed in a form no article holds, is a word the
+    index knows: it was "corrected" to another form of it (that the body had nearby)."""
+    engine = build(
+        tmp_path,
+        [{"id": "talks", "title": "Срочные переговоры с соседями",
+          "text": "Министр провёл телефонный разговор о конфликте."}],
+    )  # fmt: skip
+    for q in ("переговорах", "соседям", "переговорам соседей"):
+        result = engine.search(SearchRequest(q=q))
+        assert result.corrected_query is None, q
+        assert [h.id for h in result.hits] == ["talks"], q
+    # A typo of a headline word is still corrected.
+    assert engine.search(SearchRequest(q="перегаворы")).corrected_query == "переговоры"
