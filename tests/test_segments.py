@@ -5,6 +5,7 @@ reopen after an update."""
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 import time
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 from whoosh.codec.whoosh3 import W3PerDocReader, W3TermsReader
 from whoosh.columns import FixedBytesColumn, NumericColumn, VarBytesColumn
+from whoosh.filedb import compound
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.reading import SegmentReader
 
@@ -232,10 +234,6 @@ def test_builds_and_updates_map_no_segment_file(tmp_path, monkeypatch):
     """Writers read segments as readers do, never through memory maps: a build reads every
     segment it wrote to keep its arrays, and through maps that pass held 3.9 GB of a
     200,000-article build (see ``search.durable.create_durable``)."""
-    import mmap
-
-    from whoosh.filedb import compound
-
     mapped = []
     real_mmap = mmap.mmap
 
