@@ -46,6 +46,7 @@ import requests
 
 from benchmarks.harness import latency_summary
 from benchmarks.newsgen import QUERY_WORDS, generate_articles, write_jsonl
+from benchmarks.options import stop_on_sigterm
 from benchmarks.quiet import wait_until_quiet
 from benchmarks.server import process_tree, running_server
 from search import indexer
@@ -274,6 +275,7 @@ class Options:
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None)
 def main(json_path, **options) -> None:
     """Measure the follower's targets on loopback and print the figures."""
+    stop_on_sigterm()
     work = Path(tempfile.mkdtemp(prefix="bench-follow-"))
     try:
         figures = run(work, Options(**options))

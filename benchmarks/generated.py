@@ -44,7 +44,7 @@ from pathlib import Path
 import click
 
 from benchmarks.evaluate import load_judgements, percentile, read_jsonl_gz
-from benchmarks.options import json_option, judgements_option, write_json
+from benchmarks.options import json_option, judgements_option, stop_on_sigterm, write_json
 from benchmarks.peers import make_peer
 from benchmarks.reopen import measure_reopen
 from benchmarks.server import benchmark_server, read_memory
@@ -95,10 +95,15 @@ def timed_build(source: Path, index_dir: Path, procs: int | None, log) -> dict:
     meter = TreeMemory(process.pid)
     last = ""
     assert process.stderr is not None
-    for line in process.stderr:
-        last = line.strip() or last
-        log(f"[build] {last}")
-    code = process.wait()
+    try:
+        for line in process.stderr:
+            last = line.strip() or last
+            log(f"[build] {last}")
+        code = process.wait()
+    finally:
+        if process.poll() is None:  # the benchmark was stopped: so is the build
+            process.terminate()
+            process.wait()
     seconds = time.perf_counter() - started
     memory = meter.stop()
     if code:
@@ -232,6 +237,7 @@ def _pid_of(engine) -> int:
 @click.group()
 def main() -> None:
     """The scale benchmark on a generated corpus."""
+    stop_on_sigterm()
 
 
 @main.command()

@@ -32,6 +32,7 @@ import click
 import requests
 
 from benchmarks.newsgen import QUERY_WORDS, generate_articles, marker, write_jsonl
+from benchmarks.options import stop_on_sigterm
 from web.server import DEFAULT_THREADS, background_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,6 +254,7 @@ def main(
     time_limit: float,
 ) -> None:
     """Load a real server on loopback while ``index update`` runs over and over."""
+    stop_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="load-during-update-") as temp:
         folder = Path(temp)
         index_dir, batches, replaced = prepare(folder, articles, 5, batch_size)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -89,3 +91,10 @@ def write_json(path: Path | None, figures: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     click.echo(f"wrote {path}", err=True)
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM (``kill``, a CI timeout) end the benchmark as Ctrl+C does, through its
+    ``finally`` blocks, so that the servers and builds it started are stopped with it; by
+    default Python dies at once and leaves them running, taking the CPUs of the next run."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))

@@ -44,7 +44,13 @@ from benchmarks.generated import scale_run
 from benchmarks.harness import benchmark_engine
 from benchmarks.heldout import generate as generate_heldout
 from benchmarks.heldout import topical as heldout_topical
-from benchmarks.options import NameList, NumberList, corpus_option, judgements_option
+from benchmarks.options import (
+    NameList,
+    NumberList,
+    corpus_option,
+    judgements_option,
+    stop_on_sigterm,
+)
 from benchmarks.ours import OursEngine
 from benchmarks.peers import TEXT_FIELDS, PostgresEngine, make_peer
 from benchmarks.profiling import profile_calls
@@ -478,6 +484,7 @@ def main(
     json_path: Path,
 ) -> None:
     """Benchmark our engine and the peers; write RESULTS.md and the raw JSON."""
+    stop_on_sigterm()
     if server and "ours" not in engines:
         raise click.BadParameter(
             "the server benchmark needs ours among the engines (or --no-server)",

@@ -35,7 +35,14 @@ import click
 
 from benchmarks.evaluate import load_corpus, load_judgements
 from benchmarks.harness import latency_summary
-from benchmarks.options import NumberList, corpus_option, json_option, judgements_option, write_json
+from benchmarks.options import (
+    NumberList,
+    corpus_option,
+    json_option,
+    judgements_option,
+    stop_on_sigterm,
+    write_json,
+)
 from benchmarks.quiet import QUIET_SHARE, CpuMeter, wait_until_quiet
 from web.server import DEFAULT_THREADS, background_server, default_workers
 
@@ -258,9 +265,10 @@ def build_index(root: Path, articles: list[dict], log=print) -> float:
 @click.option(
     "--index",
     "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="An index folder (as given to `serve --index`); default: build one of the "
-    "whole corpus in a temporary folder.",
+    "whole corpus in a temporary folder. It must exist: `serve` would build the seed "
+    "article into a missing one, and the figures would be of a one-article index.",
 )
 @corpus_option
 @judgements_option
@@ -304,6 +312,7 @@ def main(
     json_path: Path | None,
 ) -> None:
     """Requests/s, latency and memory of /api/search at several concurrency levels."""
+    stop_on_sigterm()
     queries = [j["query"] for j in load_judgements(judgements_path)]
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
     tmp = None

@@ -44,7 +44,13 @@ import click
 
 from benchmarks.evaluate import load_judgements, percentile
 from benchmarks.newsgen import marker, write_jsonl
-from benchmarks.options import corpus_option, json_option, judgements_option, write_json
+from benchmarks.options import (
+    corpus_option,
+    json_option,
+    judgements_option,
+    stop_on_sigterm,
+    write_json,
+)
 from benchmarks.scalegen import generate
 from benchmarks.server import (
     REQUEST_TIMEOUT_S,
@@ -423,6 +429,7 @@ def main(
     json_path: Path | None,
 ) -> None:
     """Search latency and ack→searchable time while a live stream of articles is indexed."""
+    stop_on_sigterm()
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
     queries = [j["query"] for j in load_judgements(judgements_path)]
     count = max(1, round(rate * minutes * 60))

@@ -344,3 +344,53 @@ def test_profile_samplers():
     summary = profile_calls(busy, ["а", "бб"] * 20, sampler="pyinstrument")
     assert summary["sampler"] == "pyinstrument" and summary["queries"] == 40
     assert summary["inclusive"] and all(0 <= pct <= 100 for _, pct in summary["self"])
+
+
+def test_the_server_benchmark_needs_an_existing_index(tmp_path):
+    """`serve` builds the seed article into a missing folder: measured, it would pass off a
+    one-article index as the one asked for."""
+    from click.testing import CliRunner
+
+    from benchmarks.server import main as server_main
+
+    outcome = CliRunner().invoke(server_main, ["--index", str(tmp_path / "missing")])
+    assert outcome.exit_code == 2 and "does not exist" in outcome.output
+    assert not (tmp_path / "missing").exists()
+
+
+def test_a_stopped_server_benchmark_stops_its_server(tmp_path):
+    """SIGTERM to the benchmark (``kill``, a timeout) stops the server it started, instead
+    of leaving it to take the CPUs of whatever runs next."""
+    import signal
+    import subprocess
+    import sys
+
+    from benchmarks.server import process_tree
+    from search import indexer
+    from tests.conftest import SEEDS
+
+    index = tmp_path / "index"
+    indexer.build(index, [SEEDS])
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.server", "--index", str(index),
+         "--requests", "1000000", "--concurrency", "1", "--workers", "1"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert bench.stderr is not None
+    try:
+        # It logs each level when done: wait until the server is up and answering.
+        deadline = time.monotonic() + 60
+        while len(process_tree(bench.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)  # the benchmark, gunicorn's arbiter and its worker
+        time.sleep(1.0)
+        tree = process_tree(bench.pid)
+        assert len(tree) >= 3, tree
+        bench.send_signal(signal.SIGTERM)
+        assert bench.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+    deadline = time.monotonic() + 15
+    while any(Path(f"/proc/{pid}").exists() for pid in tree) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in tree if Path(f"/proc/{pid}").exists()], bench.stderr.read()
