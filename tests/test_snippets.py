@@ -222,3 +222,21 @@ def test_snippets_never_glue_an_ellipsis_to_a_stop(chosen):
 def test_degenerate_texts(text):
     for highlighter in (Highlighter(terms("слово")), Highlighter(terms("нет"))):
         assert not ARTIFACTS.search(html(highlighter.snippet(text)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(SENTENCES), min_size=1, max_size=80))
+def test_sentences_found_near_the_matches_bound_passages_as_the_whole_texts_do(chosen):
+    """Sentence bounds are looked for only within reach of the matches: every passage
+    around a match is the one that the sentences of the whole text make."""
+    from search.snippets import Sentences, _near, _passage, _window
+
+    text = " ".join(chosen)
+    spans = Highlighter(terms("переговоры", "санкция", "путин")).spans(text)
+    whole = Sentences(text)
+    near = Sentences(text, _near(text, [(start, end) for start, end, _ in spans]))
+    for start, end, _ in spans:
+        for budget in (SNIPPET_CHARS, SNIPPET_CHARS // 2):
+            window = _window(text, whole, start, end, budget)
+            assert _window(text, near, start, end, budget) == window
+            assert _passage(text, near, *window) == _passage(text, whole, *window)
