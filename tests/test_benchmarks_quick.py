@@ -394,3 +394,34 @@ def test_a_stopped_server_benchmark_stops_its_server(tmp_path):
     while any(Path(f"/proc/{pid}").exists() for pid in tree) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [pid for pid in tree if Path(f"/proc/{pid}").exists()], bench.stderr.read()
+
+
+def test_ranking_experiments_rank_as_the_engine_does_and_score_every_variant(tmp_path, sample):
+    """The experiments start from the engine's own ranking (the same hits as a search) and
+    every variant gives measures for topical and known-item queries."""
+    from benchmarks import ranking_experiments
+    from benchmarks.heldout import tag_counts
+    from search import indexer
+    from search.searching import SearchEngine, SearchRequest
+    from tests.conftest import write_jsonl
+
+    articles, judgements = sample
+    root = tmp_path / "index"
+    indexer.build(root, [write_jsonl(tmp_path / "a.jsonl", articles)], tags=False)
+    engine = SearchEngine(root)
+    tagged = sorted(tag_counts(articles).items(), key=lambda item: -len(item[1]))[:4]
+    topical = [
+        {"qid": f"t{n}", "kind": "topical", "query": tag, "relevant": ids}
+        for n, (tag, ids) in enumerate(tagged)
+    ]
+    for judgement in topical + judgements[:6]:
+        query = judgement["query"]
+        hits = engine.search(SearchRequest(q=query, per_page=10)).hits
+        expected = [[hit.id, *(copy.id for copy in hit.duplicates)] for hit in hits]
+        assert ranking_experiments.baseline(engine, query, 10) == expected, query
+    assert any(sum(ranking_experiments.baseline(engine, j["query"], 10), []) for j in topical)
+    for name, variant in ranking_experiments.VARIANTS.items():
+        for these, depth in ((topical, 100), (judgements[:6], 10)):
+            figures = ranking_experiments.score(engine, variant, these, depth)
+            assert figures["n"] == len(these), name
+            assert all(0.0 <= v <= 1.0 for k, v in figures.items() if "@" in k), (name, figures)
