@@ -19,7 +19,6 @@ only, and the vectors are a download, which this project does not make at run ti
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -35,7 +34,7 @@ import search.ranker
 from benchmarks.evaluate import CORPUS_DIR, JUDGEMENTS_PATH, TOPICAL_PATH, load_corpus
 from benchmarks.heldout import topical
 from benchmarks.options import json_option, write_json
-from search.analysis import field_postings
+from search.analysis import analyze, field_postings
 from search.evaluation import load_judgements, measure
 from search.searching import SearchEngine, SearchRequest, _grouped, _record
 from search.weights import WEIGHTS
@@ -174,8 +173,6 @@ def body_proximity(weight: float = 0.3, candidates: int = 100) -> Variant:
 
 
 def _query_terms(query: str) -> list[tuple[str, ...]]:
-    from search.analysis import analyze
-
     return [word.terms for word in analyze(query) if word.terms]
 
 
@@ -214,51 +211,6 @@ def units(engine: SearchEngine, query: str, depth: int) -> list[list[str]]:
     together = [d for d in leaders if inside[d] or any(inside[c] for c in copies.get(d, ()))]
     apart = [d for d in leaders if d not in set(together)]
     return _ids(arrays, together + apart, copies, depth)
-
-
-# --- centroid ------------------------------------------------------------------------------
-
-
-def centroid(feedback_docs: int = 10, share: float = 0.3, candidates: int = 100) -> Variant:
-    """The cluster hypothesis without new terms: the first ``candidates`` are ordered again
-    by (1 - ``share``) × their normalized score + ``share`` × the cosine of their lemma
-    tf-idf vector with the centroid of the first ``feedback_docs``."""
-
-    def variant(engine: SearchEngine, query: str, depth: int) -> list[list[str]]:
-        arrays, leaders, copies, relevance = ranked(engine, query, max(depth, candidates))
-        if len(leaders) <= feedback_docs:
-            return _ids(arrays, leaders, copies, depth)
-        documents = arrays.documents
-        idf: dict[str, float] = {}
-
-        def vector(docnum: int) -> dict[str, float]:
-            counts = _lemmas(arrays, docnum)
-            out = {}
-            for term, count in counts.items():
-                if term not in idf:
-                    df = arrays.postings("text", term).ids.size or 1
-                    idf[term] = math.log(documents / df)
-                out[term] = (1 + math.log(count)) * idf[term]
-            norm = math.sqrt(sum(v * v for v in out.values())) or 1.0
-            return {t: v / norm for t, v in out.items()}
-
-        vectors = {d: vector(d) for d in leaders[:candidates]}
-        center: Counter = Counter()
-        for d in leaders[:feedback_docs]:
-            center.update(vectors[d])
-        norm = math.sqrt(sum(v * v for v in center.values())) or 1.0
-        top = relevance[leaders[0]] or 1.0
-        scored = []
-        for rank, d in enumerate(leaders):
-            if d in vectors:
-                cosine = sum(v * center.get(t, 0.0) for t, v in vectors[d].items()) / norm
-                value = (1 - share) * relevance[d] / top + share * cosine
-            else:
-                value = -1.0
-            scored.append((-value, rank, d))
-        return _ids(arrays, [d for _, _, d in sorted(scored)], copies, depth)
-
-    return variant
 
 
 # --- weights and synonyms -------------------------------------------------------------------
@@ -305,7 +257,6 @@ VARIANTS: dict[str, Variant] = {
     "rm3 (5 docs, 20 terms, λ 0.7)": rm3(5, 20, 0.7),
     "body proximity (0.3)": body_proximity(),
     "units (phrase first)": units,
-    "centroid (10 docs, share 0.3)": centroid(),
     "title BM25 b 0.3 (one-item queries)": with_weights(
         topic={"bm25": {"text": (10.0, 0.5), "title": (1.2, 0.3)}}
     ),
