@@ -35,7 +35,7 @@ from benchmarks.evaluate import CORPUS_DIR, JUDGEMENTS_PATH, TOPICAL_PATH, load_
 from benchmarks.heldout import topical
 from benchmarks.options import json_option, write_json
 from search.analysis import analyze, field_postings
-from search.evaluation import load_judgements, measure
+from search.evaluation import judged_id, load_judgements, measure
 from search.searching import SearchEngine, SearchRequest, _grouped, _record
 from search.weights import WEIGHTS
 
@@ -101,7 +101,7 @@ def rm3(feedback_docs: int = 10, feedback_terms: int = 10, original: float = 0.5
         weights = np.array([relevance[d] for d in top], dtype=np.float64)
         weights = np.exp((weights - weights.max()) / max(weights.std(), 1e-9))
         model: Counter = Counter()
-        query_terms = set(field_postings(query)[0])
+        query_terms = {term for terms in _query_terms(query) for term in terms}
         for docnum, weight in zip(top, weights / weights.sum(), strict=True):
             lemmas = _lemmas(arrays, docnum)
             length = sum(lemmas.values()) or 1
@@ -272,9 +272,7 @@ def score(engine: SearchEngine, variant: Variant, judgements: list[dict], depth:
     for judgement in judgements:
         relevant = set(judgement["relevant"])
         groups = variant(engine, judgement["query"], depth)
-        rankings[judgement["qid"]] = [
-            next((i for i in group if i in relevant), group[0]) for group in groups
-        ]
+        rankings[judgement["qid"]] = [judged_id(group, relevant) for group in groups]
     report = measure(judgements, rankings)["all"]
     report["ms_per_query"] = round((time.perf_counter() - started) * 1000 / len(judgements), 1)
     return report

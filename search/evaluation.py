@@ -31,7 +31,6 @@ import ir_measures
 from ir_measures import AP, RR, R, Success, nDCG
 from ir_measures import P as Precision
 
-from search.results import Hit
 from search.searching import SearchEngine, SearchRequest
 
 K = 10
@@ -142,7 +141,10 @@ def evaluate(engine: SearchEngine, judgements: list[dict]) -> dict:
         result = engine.search(request)
         latencies.append((time.perf_counter() - started) * 1000)
         relevant = set(judgement["relevant"])
-        rankings[judgement["qid"]] = [_judged_id(hit, relevant) for hit in result.hits]
+        rankings[judgement["qid"]] = [
+            judged_id([hit.id, *(copy.id for copy in hit.duplicates)], relevant)
+            for hit in result.hits
+        ]
     return {
         "queries": len(judgements),
         "kinds": measure(judgements, rankings) if judgements else {},
@@ -153,13 +155,11 @@ def evaluate(engine: SearchEngine, judgements: list[dict]) -> dict:
     }
 
 
-def _judged_id(hit: Hit, relevant: set[str]) -> str:
-    """The id a hit is judged by: a hit stands for the copies collapsed under it, so it
-    is the relevant one among them when there is one (it counts once, at its rank)."""
-    for article_id in (hit.id, *(copy.id for copy in hit.duplicates)):
-        if article_id in relevant:
-            return article_id
-    return hit.id
+def judged_id(group: Sequence[str], relevant: set[str]) -> str:
+    """The id a hit is judged by, ``group`` being its id and those of the copies collapsed
+    under it: a hit stands for them all, so it is the relevant one among them when there
+    is one (it counts once, at its rank)."""
+    return next((article_id for article_id in group if article_id in relevant), group[0])
 
 
 def tagged_articles(engine: SearchEngine, judgements: list[dict]) -> int:
