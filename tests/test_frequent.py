@@ -1,15 +1,19 @@
 """Frequent-term postings kept decoded per segment: exactly the terms at or over the
-threshold, equal to the decoded lists, searched the same as without them, ignored when
-torn, kept for a merged segment, and never built by a reader."""
+threshold, equal to the decoded lists (as bitmaps or lists, weights over 255 included),
+searched the same as without them, ignored when torn, replaced when of an older format,
+kept for a merged segment, and never built by a reader."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from search import blocks, frequent, indexer, layout, merging, ranking
 from search.searching import SearchEngine, SearchRequest
@@ -105,16 +109,16 @@ def test_searches_are_the_same_with_and_without_them(tmp_path, low_threshold):
     assert cache.get((segment_id, "text", "дорога")) is not None  # decoded instead
 
 
-@pytest.mark.parametrize("damage", ["torn ids", "no meta", "other size"])
+@pytest.mark.parametrize("damage", ["torn bits", "torn tf", "no meta", "other size"])
 def test_torn_ones_are_ignored_and_answers_stay_right(tmp_path, low_threshold, damage):
     root = build_index(tmp_path, [article(n) for n in range(20)])
     expected = outcome(root)
     folder = layout.arrays_dir(layout.open_live(root))
     for segment in folder.iterdir():
         sidecar = segment / frequent.FOLDER
-        if damage == "torn ids":
-            ids = sidecar / "ids.npy"
-            ids.write_bytes(ids.read_bytes()[:-8])
+        if damage.startswith("torn"):
+            torn = sidecar / f"{damage.split()[1]}.npy"
+            torn.write_bytes(torn.read_bytes()[:-8])
         elif damage == "no meta":
             (sidecar / "meta.json").unlink()
         else:
@@ -158,3 +162,61 @@ def test_kept_folders_are_as_readable_as_the_arrays_folder(tmp_path, low_thresho
     for segment in folder.iterdir():
         assert segment.stat().st_mode & 0o777 == mode
         assert (segment / frequent.FOLDER).stat().st_mode & 0o777 == mode
+
+
+@st.composite
+def posting_lists(draw) -> tuple[int, list[tuple[bytes, np.ndarray, np.ndarray]]]:
+    """A segment size and posting lists of it, sparse and dense, whole weights up to
+    1,000 (over the uint8 range) or, now and then, fractional ones."""
+    size = draw(st.integers(1, 300))
+    fractional = draw(st.booleans()) and draw(st.booleans())
+    found = []
+    for number in range(draw(st.integers(0, 6))):
+        ids = sorted(draw(st.sets(st.integers(0, size - 1), min_size=1, max_size=size)))
+        weight = st.floats(0.25, 9.75) if fractional else st.integers(1, 1000)
+        tf = [draw(weight) for _ in ids]
+        key = f"text\x1fслово{number}".encode()
+        found.append((key, np.asarray(ids, np.int64), np.asarray(tf, np.float32)))
+    return size, found
+
+
+@given(posting_lists())
+@settings(max_examples=150, deadline=None)
+def test_kept_lists_read_back_as_they_were(case):
+    size, found = case
+    with tempfile.TemporaryDirectory() as folder:
+        frequent.write(Path(folder), frequent.pack(found, size))
+        postings = frequent.read(Path(folder), size)
+        assert postings is not None
+        for key, ids, tf in found:
+            field, term = key.decode().split("\x1f")
+            got_ids, got_tf = postings.get(field, term)
+            assert got_ids.tolist() == ids.tolist()
+            assert got_tf.dtype == np.float32 and got_tf.tolist() == tf.tolist()
+        assert postings.get("text", "другое") is None
+        assert frequent.read(Path(folder), size + 1) is None
+
+
+def test_dense_lists_are_bitmaps_and_sparse_ones_lists():
+    size = 320  # a bitmap of 40 bytes: smaller than 11 or more int32 numbers
+    dense = np.arange(0, size, 29, dtype=np.int64)  # 12 documents
+    sparse = np.arange(0, size, 32, dtype=np.int64)  # 10
+    tf = [np.full(ids.size, 300.0, np.float32) for ids in (dense, sparse)]
+    postings = frequent.pack([(b"a", dense, tf[0]), (b"b", sparse, tf[1])], size)
+    assert postings.bitmaps.tolist() == [0, -1]
+    assert postings.bits.size == 40 and postings.ids.tolist() == sparse.tolist()
+    assert postings.tf.dtype == np.uint8 and postings.over_at.size == dense.size + sparse.size
+
+
+def test_kept_postings_of_an_older_format_are_replaced_by_the_next_writer(tmp_path, low_threshold):
+    root = build_index(tmp_path, [article(n) for n in range(20)])
+    expected = outcome(root)
+    folder = layout.arrays_dir(layout.open_live(root))
+    for segment in folder.iterdir():
+        meta = json.loads((segment / frequent.FOLDER / "meta.json").read_text())
+        (segment / frequent.FOLDER / "meta.json").write_text(json.dumps({**meta, "format": 1}))
+    assert all(s.frequent is None for s in SearchEngine(root).arrays().segments)
+    add(root, tmp_path, range(20, 24))
+    assert all(kept(root, leaf) is not None for leaf in leaves(root))
+    assert not [p for p in folder.rglob("*") if p.name.startswith(f".{frequent.FOLDER}")]
+    assert [hit for hit, _ in outcome(root)[-1][1]] == [hit for hit, _ in expected[-1][1]]
