@@ -78,12 +78,21 @@ class IndexArrays:
     reads the new segment's documents only.
     """
 
-    def __init__(self, searcher: Searcher, fields: Iterable[str], folder: Path | None):
+    def __init__(
+        self,
+        searcher: Searcher,
+        fields: Iterable[str],
+        folder: Path | None,
+        previous: IndexArrays | None = None,
+    ):
         """``folder``: the index's, where the segments' arrays are kept and their checksums
-        verified (None: arrays in memory only, unverified)."""
+        verified (None: arrays in memory only, unverified). ``previous``: the arrays of
+        an earlier generation of the same folder, whose segments' arrays are taken over
+        (see ``segments.load``)."""
         self._searcher = searcher
         self._reader = reader = searcher.reader()
         self._whoosh = threading.RLock()  # every read of the searcher (see the module doc)
+        self.folder = folder
         self.size = reader.doc_count_all()
         self.leaves = _leaves(searcher) if self.size else []
         fields = tuple(fields)
@@ -91,7 +100,13 @@ class IndexArrays:
             for leaf, _ in self.leaves:
                 checksums.verify_segment(folder, INDEX_NAME, leaf._segment.segment_id())
         arrays_folder = None if folder is None else folder / ARRAYS
-        self.segments = [segments.load(leaf, arrays_folder) for leaf, _ in self.leaves]
+        loaded = {}
+        if previous is not None and previous.folder == folder:
+            loaded = {segment.segment_id: segment for segment in previous.segments}
+        self.segments = [
+            segments.load(leaf, arrays_folder, loaded.get(leaf._segment.segment_id()))
+            for leaf, _ in self.leaves
+        ]
         self._starts = [offset for _, offset in self.leaves]
         self.alive = np.ones(self.size, dtype=bool)
         for leaf, offset in self.leaves:

@@ -151,7 +151,7 @@ class SearchEngine:
             started = time.perf_counter()
             index = layout.open_live(self.root)
             folder = Path(index.storage.folder)
-            self._arrays = IndexArrays(index.searcher(), SCORED_FIELDS, folder)
+            self._arrays = IndexArrays(index.searcher(), SCORED_FIELDS, folder, current)
             self._live = live
             log.info(
                 "opened %s: %d documents in %d segments in %.0f ms",

@@ -1,6 +1,6 @@
 """Per-segment arrays: read fast, equal to Whoosh's own per-document reads, kept on disk
-by segment id, rebuilt when damaged, and reused (with their cached postings) across the
-reopen after an update."""
+by segment id, rebuilt when damaged, and reused (with their cached postings, and the arrays
+of unchanged segments themselves) across the reopen after an update."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from whoosh.filedb import compound
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.reading import SegmentReader
 
-from search import caches, indexer, layout, ranking, segments, termtable
+from search import caches, frequent, indexer, layout, ranking, segments, termtable
 from search.searching import REFRESH_SECONDS, SearchEngine, SearchRequest
-from tests.conftest import build_index
+from tests.conftest import build_index, write_jsonl
 
 OWNERS = {
     "SegmentReader": SegmentReader,
@@ -184,6 +184,40 @@ def test_cached_postings_of_unchanged_segments_survive_a_reopen(updated_index, t
     for segment_id in unchanged:
         assert cache.get((segment_id, "text", "дорога")) is not None
     assert engine.search(SearchRequest(q="дороги")).total == 46
+
+
+def test_a_reopen_takes_over_the_arrays_of_unchanged_segments(updated_index, tmp_path):
+    folder = layout.arrays_dir(layout.open_live(updated_index))
+    for segment in folder.iterdir():  # kept later, as a merge keeps them after its commit
+        shutil.rmtree(segment / frequent.FOLDER)
+    engine = SearchEngine(updated_index)
+    before = {segment.segment_id: segment for segment in engine.arrays().segments}
+    assert all(segment.frequent is None for segment in before.values())
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps(article(78), ensure_ascii=False))
+    indexer.update(updated_index, [one])  # its writer keeps the missing ones again
+    time.sleep(REFRESH_SECONDS + 0.1)
+    after = engine.arrays().segments
+    unchanged = [segment for segment in after if segment.segment_id in before]
+    assert len(unchanged) == len(before) and len(after) == len(before) + 1
+    for segment in unchanged:  # the same mapped arrays, the frequent postings found again
+        assert segment.lengths is before[segment.segment_id].lengths
+        assert segment.frequent is not None
+    fresh = SearchEngine(updated_index)
+    for q in ("дороги", "метка78", "новый", "заголовок о дорогах"):
+        ours, theirs = (e.search(SearchRequest(q=q, per_page=50)) for e in (engine, fresh))
+        assert ours.total == theirs.total
+        assert [(h.id, h.score) for h in ours.hits] == [(h.id, h.score) for h in theirs.hits]
+
+
+def test_a_rebuilt_index_takes_over_no_arrays(updated_index, tmp_path):
+    engine = SearchEngine(updated_index)
+    before = [segment.lengths for segment in engine.arrays().segments]
+    indexer.build(updated_index, [write_jsonl(tmp_path / "b.jsonl", [article(90)])])
+    time.sleep(REFRESH_SECONDS + 0.1)
+    after = engine.arrays().segments
+    assert [s.size for s in after] == [1]
+    assert not any(s.lengths is old for s in after for old in before)
 
 
 def test_replaced_articles_are_not_found_twice(updated_index):
