@@ -68,7 +68,9 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
     required = arrays.alive.copy()
     optional = np.zeros(size, dtype=bool)
     has_optional = timed_out = False
-    in_field = {name: np.zeros(size, dtype=np.float64) for name in HEADLINE_FIELDS}
+    # Clauses with a word in the headline, in the lead: whole numbers, kept in int32 rather
+    # than float64, as each clause adds to them over every document.
+    in_field = {name: np.zeros(size, dtype=np.int32) for name in HEADLINE_FIELDS}
     # A query of one item asks for a topic, not for one article (``WEIGHTS.topic``).
     topic = WEIGHTS.topic if len(plan.clauses) == 1 else None
     scored = 0
@@ -81,7 +83,7 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
         score, mask, clause_in = _score_clause(arrays, clause, known, topic)
         for name, found in clause_in.items():
             in_field[name] += found
-        relevance += score * mask
+        relevance += np.multiply(score, mask, out=score)  # no temporary the size of the index
         coverage += mask
         clause_masks.append((clause.text, mask))
         scored += 1
@@ -99,8 +101,9 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
     # Query words gathered in the headline or the lead: what a searcher remembers.
     gathered = np.maximum(in_field["title"], in_field["summary"] * WEIGHTS.lead_share)
     relevance += gathered * (topic.headline_word if topic else WEIGHTS.headline_word)
-    relevance[~matched] = 0.0
-    coverage[~matched] = 0
+    unmatched = ~matched
+    np.copyto(relevance, 0.0, where=unmatched)
+    np.copyto(coverage, 0, where=unmatched)
     return Scores(matched, coverage, relevance, scored, timed_out, clause_masks)
 
 

@@ -123,6 +123,7 @@ class IndexArrays:
             self.average_length[name] = float(alive_lengths.mean()) if alive_lengths.size else 1.0
         self.categories = {name: self._categories(name) for name in segments.CATEGORY_FIELDS}
         self.dates = self._joined([s.dates for s in self.segments], np.int64)
+        self.undated = self.dates == NO_DATE
         self.years = self._joined([s.years for s in self.segments], np.int16)
 
     def _joined(self, parts: list[np.ndarray], dtype=np.float32) -> np.ndarray:

@@ -184,8 +184,9 @@ class SearchEngine:
         matched = scores.matched
         if matched is None:
             matched = arrays.alive.copy() if _has_filters(request, parsed) else None
-        if matched is not None:
-            matched &= self._filter_mask(arrays, request, parsed)
+        filtered = self._filter_mask(arrays, request, parsed)
+        if matched is not None and filtered is not None:
+            matched &= filtered
         return Match(arrays, plan, scores, matched, corrected, did_you_mean)
 
     def search(self, request: SearchRequest) -> SearchResult:
@@ -224,7 +225,13 @@ class SearchEngine:
             collapsed=groups.collapsed if groups else 0,
         )
 
-    def _filter_mask(self, arrays: IndexArrays, request: SearchRequest, parsed) -> np.ndarray:
+    def _filter_mask(
+        self, arrays: IndexArrays, request: SearchRequest, parsed
+    ) -> np.ndarray | None:
+        """The live documents the request's filters let through; None without filters
+        (what a query matches is live already)."""
+        if not _has_filters(request, parsed):
+            return None
         mask = arrays.alive.copy()
         for name, value in (
             ("source", request.source or parsed.filters.get("source")),
@@ -344,7 +351,7 @@ def _facets(arrays: IndexArrays, matched: np.ndarray | None) -> Facets:
         source=arrays.facet_counts("source", matched),
         topic=arrays.facet_counts("topic", matched),
         year=arrays.year_counts(matched),
-        undated=int((matched & (arrays.dates == NO_DATE)).sum()),
+        undated=int(np.count_nonzero(matched & arrays.undated)),
     )
 
 
