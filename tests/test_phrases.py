@@ -1,4 +1,5 @@
-"""Phrases matched by positions (``search.phrases``) match what Whoosh's ``Sequence`` does."""
+"""Phrases matched by positions (``search.phrases``) match what Whoosh's ``Sequence`` does,
+also when what earlier searches read of their positions answers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from whoosh import query as wq
 
-from search import indexer
+from search import indexer, ranking
 from search.analysis import analyze
 from search.phrases import holds_phrase, phrase_terms
 from search.searching import SearchEngine, SearchRequest
@@ -115,3 +116,27 @@ def test_a_synonym_phrase_still_finds_articles_without_the_word(tmp_path: Path):
     ]
     engine = SearchEngine(build_index(tmp_path, articles))
     assert [h.id for h in engine.search(SearchRequest(q="сша")).hits] == ["usa"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_positions_read_once_serve_later_searches_among_other_documents(
+    engine: SearchEngine, seed: int
+):
+    rng = random.Random(1000 + seed)
+    arrays = engine.arrays()
+    words = rng.sample(WORDS, rng.randint(2, 3))
+    # a slop no other test uses, so that no positions of the phrase were read before
+    query = wq.Sequence([wq.Term("text", lemmas(w)[0]) for w in words], slop=4 + seed)
+    with arrays._whoosh:
+        expected = arrays.docs_mask(arrays._searcher.docs_for_query(query)) & arrays.alive
+    cache, _ = ranking._caches()
+    phrase = phrase_terms(query)
+    assert all(cache.get((segment.segment_id, phrase)) is None for segment in arrays.segments)
+    masks = [np.asarray([rng.random() < 0.4 for _ in range(arrays.size)]) for _ in range(3)]
+    for among in (*masks, None):
+        wanted = expected if among is None else expected & among
+        assert np.array_equal(arrays.matching(query, among=among), wanted)
+    kept = [cache.get((segment.segment_id, phrase)) for segment in arrays.segments]
+    assert np.array_equal(arrays.matching(query, among=masks[0]), expected & masks[0])
+    again = [cache.get((segment.segment_id, phrase)) for segment in arrays.segments]
+    assert all(a is b for a, b in zip(kept, again, strict=True))  # nothing read again
