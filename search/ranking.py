@@ -36,6 +36,7 @@ from search.durable import INDEX_NAME
 from search.layout import ARRAYS
 from search.results import FacetCount
 from search.segments import NO_DATE as NO_DATE
+from search.termtable import term_hashes
 from search.weights import WEIGHTS
 
 #: What the postings cache keeps for a term a segment lacks.
@@ -329,8 +330,19 @@ class IndexArrays:
 
     def surface_frequency(self, form: str) -> int:
         """Articles holding the surface form (deleted ones included, as in Whoosh's term
-        table): a bisection in each segment's vocabulary."""
+        table): a lookup in each segment's vocabulary."""
         return sum(segment.frequency(form) for segment in self.segments)
+
+    def surface_frequencies(self, forms: list[str]) -> list[int]:
+        """``surface_frequency`` of each form, each hashed once and looked up in each
+        segment's vocabulary together."""
+        hashes = term_hashes(forms)
+        total = np.zeros(len(forms), dtype=np.int64)
+        for segment in self.segments:
+            positions = segment.terms.find_all(forms, hashes)
+            held = positions >= 0
+            total[held] += segment.counts[positions[held]]
+        return total.tolist()
 
     def completions(self, prefix: str, limit: int) -> list[str]:
         """The most frequent indexed forms starting with ``prefix`` (not the prefix itself).
@@ -347,7 +359,9 @@ class IndexArrays:
             best = np.argsort(-window, kind="stable")[: limit + 1]
             candidates.update(segment.terms[start + int(i)] for i in best)
         candidates.discard(prefix)
-        ranked = sorted(candidates, key=lambda form: (-self.surface_frequency(form), form))
+        forms = sorted(candidates)
+        counts = dict(zip(forms, self.surface_frequencies(forms), strict=True))
+        ranked = sorted(forms, key=lambda form: (-counts[form], form))
         return ranked[:limit]
 
     def bm25(

@@ -87,7 +87,25 @@ class Terms(Sequence[str]):
     def find(self, term: str) -> int | None:
         """The position of ``term``, or None."""
         wanted = np.uint64(term_hash(term.encode("utf-8")))
-        at = int(np.searchsorted(self._hashes, wanted))
+        return self._probe(int(np.searchsorted(self._hashes, wanted)), wanted, term)
+
+    def find_all(self, terms: Sequence[str], hashes: np.ndarray) -> np.ndarray:
+        """The position of each of ``terms`` (``hashes``: their ``term_hash``, uint64),
+        -1 for those missing: one search of the hash table for all of them."""
+        found = np.full(len(terms), -1, dtype=np.int64)
+        if not len(self._hashes):
+            return found
+        at = np.searchsorted(self._hashes, hashes)
+        same = self._hashes[np.minimum(at, len(self._hashes) - 1)] == hashes
+        for i in np.flatnonzero(same).tolist():
+            position = self._probe(int(at[i]), hashes[i], terms[i])
+            if position is not None:
+                found[i] = position
+        return found
+
+    def _probe(self, at: int, wanted: np.uint64, term: str) -> int | None:
+        """The position of ``term`` among the hash table's entries from ``at`` on that
+        have its hash ``wanted``, or None."""
         while at < len(self._hashes) and self._hashes[at] == wanted:
             position = int(self._order[at])
             if self[position] == term:
@@ -103,6 +121,12 @@ class Terms(Sequence[str]):
 def term_hash(encoded: bytes | memoryview) -> int:
     """A term's 64-bit hash, the same in every process (``hash()`` is salted)."""
     return int.from_bytes(blake2b(encoded, digest_size=8).digest(), "little")
+
+
+def term_hashes(terms: Sequence[str]) -> np.ndarray:
+    """The ``term_hash`` of each term, as uint64."""
+    hashes = (term_hash(term.encode("utf-8")) for term in terms)
+    return np.fromiter(hashes, dtype=np.uint64, count=len(terms))
 
 
 def field_terms(leaf, field: str) -> tuple[list[bytes], list[int]]:

@@ -20,6 +20,9 @@ class IndexVocabulary:
     def frequency(self, form: str) -> int:
         return self.arrays.surface_frequency(form)
 
+    def frequencies(self, forms: list[str]) -> list[int]:
+        return self.arrays.surface_frequencies(forms)
+
     def lemma_frequency(self, form: str) -> int:
         """The most articles holding a lemma of the form in one scored field: the words
         of a headline are often in no body («переговорах» for a title «Срочные

@@ -31,6 +31,9 @@ class DictVocabulary:
     def frequency(self, form: str) -> int:
         return self.forms.get(form, 0)
 
+    def frequencies(self, forms: list[str]) -> list[int]:
+        return [self.forms.get(form, 0) for form in forms]
+
     def lemma_frequency(self, form: str) -> int:
         lemmas = set(word_terms(form))
         return sum(n for f, n in self.forms.items() if lemmas & set(word_terms(f)))
@@ -95,7 +98,7 @@ def test_the_other_query_words_choose_between_equally_near_corrections():
 
 
 def test_short_words_are_never_corrected():
-    assert best_correction("мн", NEWS.frequency, NEWS.lemma_frequency, NEWS.within_two) is None
+    assert best_correction("мн", NEWS.frequencies, NEWS.lemma_frequency, NEWS.within_two) is None
 
 
 def test_a_rare_form_with_a_far_commoner_neighbour_is_only_offered():

@@ -239,10 +239,17 @@ def test_completions_and_frequencies_sum_over_segments(updated_index):
 
 
 def test_every_form_is_found_by_its_hash_and_no_other(updated_index):
-    for segment in SearchEngine(updated_index).arrays().segments:
+    arrays = SearchEngine(updated_index).arrays()
+    for segment in arrays.segments:
         terms = segment.terms
         assert all(terms.find(terms[i]) == i for i in range(len(terms)))
         assert terms.find("несуществующее") is None and terms.find("") is None
+        forms = [*terms[0 : len(terms)], "несуществующее", ""][::-1]
+        found = terms.find_all(forms, termtable.term_hashes(forms))
+        assert found.tolist() == [-1, -1, *range(len(terms) - 1, -1, -1)]
+    forms = ["дороги", "метка41", "нет-такой", "строят", "дороги"]
+    expected = [arrays.surface_frequency(form) for form in forms]
+    assert arrays.surface_frequencies(forms) == expected and expected[0] > 1 and expected[2] == 0
 
 
 def test_byte_lru_holds_its_limit():
