@@ -70,9 +70,17 @@ def read_memory(pid: int) -> dict[str, int]:
     """Memory of process ``pid`` and its descendants in bytes, summed over the processes:
     ``rss_bytes`` (``VmRSS``, counting pages the workers share once per worker),
     ``pss_bytes`` (proportional: shared pages split between the processes sharing them, so
-    the sum is what the server really occupies) and ``hwm_bytes`` (each one's peak RSS).
-    Empty when /proc has no entry."""
-    wanted = {"VmRSS": "rss_bytes", "VmHWM": "hwm_bytes", "Pss": "pss_bytes"}
+    the sum is what the server really occupies), of which ``pss_anon_bytes`` is the
+    processes' own memory and ``pss_file_bytes`` the pages of the files they map (the
+    index's arrays), and ``hwm_bytes`` (each one's peak RSS). Empty when /proc has no
+    entry."""
+    wanted = {
+        "VmRSS": "rss_bytes",
+        "VmHWM": "hwm_bytes",
+        "Pss": "pss_bytes",
+        "Pss_Anon": "pss_anon_bytes",
+        "Pss_File": "pss_file_bytes",
+    }
     memory: dict[str, int] = {}
     members = process_tree(pid)
     for member in members:
@@ -236,10 +244,14 @@ def benchmark_server(
             figures["attempts"] = attempt
             figures["memory"] = read_memory(proc.pid)
             lat, rss = figures["latency_ms"], figures["memory"].get("rss_bytes", 0)
+            memory = figures["memory"]
             log(
                 f"[server] concurrency {level}: {figures['rps']:.1f} req/s, "
                 f"p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms, "
-                f"errors {figures['errors']}, RSS {rss / 1e6:.0f} MB"
+                f"errors {figures['errors']}, RSS {rss / 1e6:.0f} MB, "
+                f"PSS {memory.get('pss_bytes', 0) / 1e6:.0f} MB "
+                f"(own {memory.get('pss_anon_bytes', 0) / 1e6:.0f} MB, "
+                f"mapped files {memory.get('pss_file_bytes', 0) / 1e6:.0f} MB)"
             )
             result["levels"].append(figures)
     return result

@@ -312,6 +312,8 @@ def test_helpers():
     assert _ratio(2.0, 1.0) == "2.00×" and _ratio(1.0, 0.0) == "∞" and _ratio(0.0, 0.0) == "–"
     memory = read_memory(os.getpid())
     assert memory["hwm_bytes"] >= memory["rss_bytes"] > 0
+    own, mapped = memory["pss_anon_bytes"], memory["pss_file_bytes"]
+    assert own > 0 and mapped > 0 and own + mapped <= memory["pss_bytes"]
     assert read_memory(2**22 + 12345) == {}
     paths = search_paths(["а б", "в"], 3)
     assert paths == [
