@@ -218,7 +218,7 @@ class IndexArrays:
             local = docnums - start
             inside = np.flatnonzero((local >= 0) & (local < segment.size))
             if inside.size:
-                rows[inside] = segment.fingerprints[local[inside]]
+                rows[inside] = segment.fingerprint_rows(local[inside])
         return rows
 
     # -- reads of the Whoosh searcher, one thread at a time -----------------------

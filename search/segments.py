@@ -79,6 +79,27 @@ class SegmentArrays:
         position = self.terms.find(term)
         return 0 if position is None else int(self.counts[position])
 
+    def fingerprint_rows(self, local: np.ndarray) -> np.ndarray:
+        """The fingerprints of these documents (local numbers), a row each.
+
+        Kept ones are read with ``pread``, not through their map: a search reads a few
+        hundred rows at random, and each row read through the map mapped about 64 KB
+        around it (the kernel's fault-around), so that at a million articles all 512 MB
+        of them were soon counted in every worker's memory.
+        """
+        kept = self.fingerprints
+        if not isinstance(kept, np.memmap) or kept.filename is None:
+            return np.asarray(kept[local])
+        width = kept.shape[1]
+        rows = np.empty((local.size, width), dtype=np.uint8)
+        with open(kept.filename, "rb", buffering=0) as file:
+            for at, row in enumerate(local.tolist()):
+                data = os.pread(file.fileno(), width, kept.offset + row * width)
+                if len(data) != width:
+                    raise OSError(f"{kept.filename} ends before row {row}")
+                rows[at] = np.frombuffer(data, dtype=np.uint8)
+        return rows
+
 
 def load(leaf, folder: Path | None, loaded: SegmentArrays | None = None) -> SegmentArrays:
     """The arrays of ``leaf`` (a Whoosh segment reader), from ``folder`` when kept there.

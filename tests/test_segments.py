@@ -292,3 +292,12 @@ def test_builds_and_updates_map_no_segment_file(tmp_path, monkeypatch):
     with layout.open_live(root).searcher() as searcher:
         assert searcher.doc_count() == 21
     assert mapped == []
+
+
+def test_fingerprint_rows_are_read_as_the_map_holds_them(updated_index):
+    for segment in SearchEngine(updated_index).arrays().segments:
+        assert isinstance(segment.fingerprints, np.memmap)  # kept on disk
+        local = np.asarray([segment.size - 1, 0, *range(0, segment.size, 3)], dtype=np.int64)
+        expected = np.asarray(segment.fingerprints[local])
+        assert expected.any() and np.array_equal(segment.fingerprint_rows(local), expected)
+        assert segment.fingerprint_rows(local[:0]).shape == (0, expected.shape[1])
