@@ -329,13 +329,11 @@ class IndexArrays:
             return self._searcher.up_to_date()
 
     def surface_frequency(self, form: str) -> int:
-        """Articles holding the surface form (deleted ones included, as in Whoosh's term
-        table): a lookup in each segment's vocabulary."""
-        return sum(segment.frequency(form) for segment in self.segments)
+        return self.surface_frequencies([form])[0]
 
     def surface_frequencies(self, forms: list[str]) -> list[int]:
-        """``surface_frequency`` of each form, each hashed once and looked up in each
-        segment's vocabulary together."""
+        """Articles holding each surface form (deleted ones included, as in Whoosh's term
+        table): the forms hashed once and looked up in each segment's vocabulary together."""
         hashes = term_hashes(forms)
         total = np.zeros(len(forms), dtype=np.int64)
         for segment in self.segments:

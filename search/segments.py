@@ -75,10 +75,6 @@ class SegmentArrays:
     fingerprints: np.ndarray  # uint8 (size, FINGERPRINT_BYTES), zeros when not fingerprinted
     frequent: FrequentPostings | None = None  # kept by writers only (``search.frequent``)
 
-    def frequency(self, term: str) -> int:
-        position = self.terms.find(term)
-        return 0 if position is None else int(self.counts[position])
-
     def fingerprint_rows(self, local: np.ndarray) -> np.ndarray:
         """The fingerprints of these documents (local numbers), a row each.
 
