@@ -127,12 +127,14 @@ def _in_context(
     return max(found, key=lambda item: (together(item[1]), item[0]))[1]
 
 
-def _most_frequent(candidates: list[str], frequencies: DocFrequencies) -> str | None:
+def _most_frequent(
+    candidates: list[str], frequencies: DocFrequencies, above: int = 0
+) -> str | None:
     """The most frequent of the (sorted) candidates, the first of them on a tie; None
-    when none is in any article."""
+    when none is in more than ``above`` articles."""
     counts = frequencies(candidates) if candidates else []
     best = max(range(len(counts)), key=counts.__getitem__, default=None)
-    return None if best is None or counts[best] <= 0 else candidates[best]
+    return None if best is None or counts[best] <= above else candidates[best]
 
 
 class Vocabulary(Protocol):
@@ -260,8 +262,8 @@ def _common_neighbour(raw: str, vocabulary: Vocabulary) -> str | None:
     if own == 0 or own > RARE:
         return None
     alphabet = RUSSIAN_LETTERS if re.search("[а-я]", surface) else LATIN_LETTERS
-    best = _most_frequent(sorted(edits1(surface, alphabet)), vocabulary.frequencies)
-    return best if best and vocabulary.frequency(best) > own * COMMON_RATIO else None
+    candidates = sorted(edits1(surface, alphabet))
+    return _most_frequent(candidates, vocabulary.frequencies, above=own * COMMON_RATIO)
 
 
 def _replace_words(text: str, replacements: dict[str, str]) -> str:

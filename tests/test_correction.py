@@ -106,3 +106,6 @@ def test_a_rare_form_with_a_far_commoner_neighbour_is_only_offered():
     fix = correct("перегаворы", vocabulary)
     assert fix.text is None
     assert fix.did_you_mean == "переговоры"
+    # a neighbour not COMMON_RATIO times as common is not offered
+    rarer = DictVocabulary({"переговоры": 50, "перегаворы": 1})
+    assert correct("перегаворы", rarer).did_you_mean is None
