@@ -25,6 +25,7 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
@@ -74,6 +75,8 @@ class SegmentArrays:
     counts: np.ndarray  # int32 documents of the segment holding each form
     fingerprints: np.ndarray  # uint8 (size, FINGERPRINT_BYTES), zeros when not fingerprinted
     frequent: FrequentPostings | None = None  # kept by writers only (``search.frequent``)
+    # the kept fingerprints' file, open while these arrays live (``fingerprint_rows``)
+    fingerprint_file: BinaryIO | None = None
 
     def fingerprint_rows(self, local: np.ndarray) -> np.ndarray:
         """The fingerprints of these documents (local numbers), a row each.
@@ -81,19 +84,20 @@ class SegmentArrays:
         Kept ones are read with ``pread``, not through their map: a search reads a few
         hundred rows at random, and each row read through the map mapped about 64 KB
         around it (the kernel's fault-around), so that at a million articles all 512 MB
-        of them were soon counted in every worker's memory.
+        of them were soon counted in every worker's memory. They are read from the file
+        opened with the arrays, which stays readable when a merge removes it while an
+        older generation still serves searches (as its map did).
         """
-        kept = self.fingerprints
-        if not isinstance(kept, np.memmap) or kept.filename is None:
+        kept, file = self.fingerprints, self.fingerprint_file
+        if file is None or not isinstance(kept, np.memmap):
             return np.asarray(kept[local])
         width = kept.shape[1]
         rows = np.empty((local.size, width), dtype=np.uint8)
-        with open(kept.filename, "rb", buffering=0) as file:
-            for at, row in enumerate(local.tolist()):
-                data = os.pread(file.fileno(), width, kept.offset + row * width)
-                if len(data) != width:
-                    raise OSError(f"{kept.filename} ends before row {row}")
-                rows[at] = np.frombuffer(data, dtype=np.uint8)
+        for at, row in enumerate(local.tolist()):
+            data = os.pread(file.fileno(), width, kept.offset + row * width)
+            if len(data) != width:
+                raise OSError(f"{kept.filename} ends before row {row}")
+            rows[at] = np.frombuffer(data, dtype=np.uint8)
         return rows
 
 
@@ -360,4 +364,5 @@ def _read(path: Path, segment_id: str, size: int, fields: tuple[str, ...]) -> Se
         counts,
         mapped("fingerprints", size, FINGERPRINT_BYTES),
         frequent.read(path, size),
+        open(path / "fingerprints.npy", "rb", buffering=0),  # noqa: SIM115 (open while used)
     )

@@ -294,10 +294,18 @@ def test_builds_and_updates_map_no_segment_file(tmp_path, monkeypatch):
     assert mapped == []
 
 
-def test_fingerprint_rows_are_read_as_the_map_holds_them(updated_index):
+def test_fingerprint_rows_are_read_as_the_map_holds_them_even_once_removed(updated_index):
+    read = []
     for segment in SearchEngine(updated_index).arrays().segments:
         assert isinstance(segment.fingerprints, np.memmap)  # kept on disk
         local = np.asarray([segment.size - 1, 0, *range(0, segment.size, 3)], dtype=np.int64)
         expected = np.asarray(segment.fingerprints[local])
         assert expected.any() and np.array_equal(segment.fingerprint_rows(local), expected)
         assert segment.fingerprint_rows(local[:0]).shape == (0, expected.shape[1])
+        read.append((segment, local, expected))
+    # a merge removes the arrays of the segments it replaced while an older generation
+    # may still be searching them
+    segments.discard_unused(layout.arrays_dir(layout.open_live(updated_index)), [])
+    for segment, local, expected in read:
+        assert not Path(segment.fingerprints.filename).exists()
+        assert np.array_equal(segment.fingerprint_rows(local), expected)
