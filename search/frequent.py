@@ -17,8 +17,8 @@ when that is smaller than a list of int32 numbers, which it is for every term he
 more than one document in 32: on a generated segment of 38,695 articles, all 4,577
 frequent terms. Term frequencies are kept as uint8, the few over 255 (43 of 28 million
 postings there) apart with their place. Both were int32 and uint16 before: 168 MB a
-segment, of which queries touch most, so that at 200,000 generated articles these pages
-were 832 of the 1,513 MB that a two-worker server held after 1,000 queries; now 50 MB.
+segment, now 50 MB. Queries touch most of these pages: at 200,000 generated articles they
+were 832 of the 1,513 MB that a two-worker server held after 1,000 queries, 239 MB now.
 (Weights that are not small whole numbers are kept as float32.)
 
 Like the other arrays, these are a cache of what the segment holds. A reader never
