@@ -24,7 +24,8 @@ ARTICLES = 40
 FIGURES = {
     "quiet", "stream", "p95_ratio", "max_request_ms", "over_1s", "server_errors", "batches",
     "articles", "indexed", "found", "missing", "searchable_s", "update_s", "segments",
-    "segments_before", "segments_max", "segments_final", "targets", "error",
+    "segments_before", "segments_max", "segments_final", "segments_waiting_max", "targets",
+    "error",
 }  # fmt: skip
 TARGETS = {
     "searchable_within_3s", "p95_within_1_5x_quiet", "no_request_over_1s", "segments_bounded"

@@ -12,7 +12,16 @@ from click.testing import CliRunner
 from search import indexer, merging
 from search.check import check_index
 from search.cli import main
-from search.merging import FLOOR_DOCS, MERGE_FACTOR, SegmentInfo, choose, tier
+from search.ingest import read_articles
+from search.merging import (
+    FLOOR_DOCS,
+    MAX_MERGED_DOCS,
+    MERGE_FACTOR,
+    SegmentInfo,
+    choose,
+    tier,
+)
+from search.schema import build_schema
 from search.searching import SearchEngine, SearchRequest
 from tests.conftest import build_index
 
@@ -44,11 +53,37 @@ def test_tiers_grow_by_the_merge_factor():
     assert tier(FLOOR_DOCS * MERGE_FACTOR) == 2
 
 
-def test_the_policy_merges_a_full_tier_smallest_first():
-    small = [SegmentInfo(f"s{i}", 10 + i, 0) for i in range(MERGE_FACTOR + 2)]
-    big = [SegmentInfo("big", 50_000, 0)]
-    assert choose(small[: MERGE_FACTOR - 1] + big) == []
-    assert choose(small + big) == [f"s{i}" for i in range(MERGE_FACTOR)]
+def test_a_full_tier_above_0_is_merged_smallest_first_up_to_the_size_limit():
+    size = FLOOR_DOCS * MERGE_FACTOR  # tier 2
+    tier2 = [SegmentInfo(f"s{i}", size + i, 0) for i in range(MERGE_FACTOR + 2)]
+    big = [SegmentInfo("big", MAX_MERGED_DOCS // 2, 0)]
+    assert choose(tier2[: MERGE_FACTOR - 1] + big) == []
+    assert choose(tier2 + big) == [f"s{i}" for i in range(MERGE_FACTOR + 2)]
+    near_the_limit = [SegmentInfo(f"n{i}", MAX_MERGED_DOCS // 9 + i, 0) for i in range(12)]
+    assert choose(near_the_limit) == [f"n{i}" for i in range(MERGE_FACTOR)]
+    over_it = [SegmentInfo(f"o{i}", MAX_MERGED_DOCS // 7, 0) for i in range(12)]
+    assert choose(over_it) == []
+
+
+def test_tier_0_is_merged_whole_so_merged_small_segments_are_not_passed_over():
+    merged = [SegmentInfo(f"m{i}", 8 * 12, 0) for i in range(3)]  # still tier 0
+    fresh = [SegmentInfo(f"f{i}", 12, 0) for i in range(MERGE_FACTOR)]
+    assert tier(8 * 12) == 0
+    assert sorted(choose(merged + fresh)) == sorted(info.segment_id for info in merged + fresh)
+
+
+def test_waiting_counts_the_segments_the_policy_would_merge_away_now():
+    fresh = [SegmentInfo(f"f{i}", 12, 0) for i in range(MERGE_FACTOR - 1)]
+    assert merging.waiting(fresh) == 0
+    assert merging.waiting([*fresh, SegmentInfo("one more", 12, 0)]) == MERGE_FACTOR - 1
+    # tier 1 full as well: tier 0's merge (whose 96 articles stay in tier 0), then its
+    tier1 = [SegmentInfo(f"t{i}", FLOOR_DOCS * 2, 0) for i in range(MERGE_FACTOR)]
+    assert merging.waiting([*fresh, SegmentInfo("x", 12, 0), *tier1]) == 2 * MERGE_FACTOR - 2
+    # 14 small ones make one of tier 1, which joins (and fills) it
+    more = [SegmentInfo(f"g{i}", 12, 0) for i in range(MERGE_FACTOR - 1)]
+    assert merging.waiting(fresh + more + tier1[1:]) == 13 + 7
+    assert merging.waiting([SegmentInfo("gone", 10, 10), *fresh]) == 1
+    assert merging.waiting([SegmentInfo("half gone", 10, 5), *fresh[1:]]) == 0  # rewritten
 
 
 def test_a_segment_mostly_deleted_is_rewritten_alone():
@@ -81,7 +116,7 @@ def test_deletions_made_while_a_merge_runs_are_kept(tmp_path):
         add(root, tmp_path, [article(52, "Обновлённая")])
 
     report = merging.merge_once(root, written=meanwhile)
-    assert report is not None and len(report.merged) == MERGE_FACTOR
+    assert report is not None and len(report.merged) == MERGE_FACTOR + 1  # tier 0, whole
     found = ids(root, "погоде")
     assert "n-11" not in found and "n-42" not in found and "n-81" not in found
     assert len(found) == 5 + 3 * MERGE_FACTOR - 3
@@ -142,3 +177,92 @@ def test_a_build_writes_a_segment_per_budget_of_text(tmp_path, monkeypatch):
     assert len(ids(root, "погоде")) == 30
     assert ids(root, "метка17") == ["n-17"]
     assert check_index(root).sound
+
+
+def rich_article(number: int) -> dict:
+    """An article with every field, some of them left out by turns."""
+    article = {
+        "id": f"r-{number}",
+        "title": f"Ёлки и ели в Подмосковье: выпуск {number}",
+        "text": f"Лесники пересчитали ёлки. В выпуске {number} — о том, как растут ели, "
+        f"и о погоде (Mосква, латинская M). Метка{number}.",
+        "url": f"https://news.example.ru/{number}",
+        "source": ["ТАСС", "RT", "Интерфакс"][number % 3],
+        "topic": ["Общество", "Наука"][number % 2],
+    }
+    if number % 2:
+        article["summary"] = f"Краткое содержание выпуска {number}."
+    if number % 3:
+        article["date"] = f"20{10 + number % 12}-0{1 + number % 9}-1{number % 10}"
+    if number % 4:
+        article["tags"] = ["лес", f"выпуск {number}"]
+    return article
+
+
+def postings(reader) -> list:
+    return [
+        (field, term, docnum, weight, value)
+        for field, term, docnum, weight, value in reader.iter_postings()
+    ]
+
+
+def document_rows(reader, schema) -> list:
+    names = [name for name in schema.names() if schema[name].scorable]
+    rows = []
+    for docnum in range(reader.doc_count_all()):
+        lengths = [reader.doc_field_length(docnum, name) for name in names]
+        rows.append((reader.stored_fields(docnum), lengths))
+    columns = {
+        name: list(reader.column_reader(name, translate=False))
+        for name in schema.names()
+        if schema[name].column_type
+    }
+    return [rows, columns]
+
+
+def test_a_merge_indexes_its_articles_anew_into_the_segment_add_reader_would_copy(
+    tmp_path, monkeypatch
+):
+    """Small merges index the stored articles again (``merging._index_anew``), larger
+    ones copy postings with Whoosh's ``add_reader``: both make the same segment."""
+    from whoosh.index import open_dir
+    from whoosh.reading import SegmentReader
+
+    from search.durable import INDEX_NAME
+
+    root = build_index(tmp_path, [rich_article(n) for n in range(6)])
+    for batch in range(MERGE_FACTOR - 1):
+        add(root, tmp_path, [rich_article(10 + 3 * batch + k) for k in range(3)])
+    indexer.delete(root, ["r-2", "r-14"])
+    add(root, tmp_path, [rich_article(20) | {"title": "Заменённый выпуск"}])
+    ix = merging.open_live(root)
+    chosen = merging.TOC.read(ix.storage, INDEX_NAME).segments
+    made = {}
+    for way, limit in (("anew", merging.REINDEX_MAX_WORDS), ("copied", 0)):
+        monkeypatch.setattr(merging, "REINDEX_MAX_WORDS", limit)
+        scratch = tmp_path / way
+        scratch.mkdir()
+        segment = merging._write_merged(ix, chosen, scratch)
+        reader = SegmentReader(open_dir(scratch, indexname=INDEX_NAME).storage, ix.schema, segment)
+        made[way] = (postings(reader), document_rows(reader, ix.schema), segment.doc_count_all())
+        reader.close()
+    assert made["anew"][2] == 6 + 3 * (MERGE_FACTOR - 1) + 1 - 3  # r-20 replaced, 2 deleted
+    assert len(made["anew"][0]) > 1_000
+    # Equal but for the order of the fields in the term table (the bulk writer writes
+    # the analyzed text fields last, as in every build): each field's terms in order.
+    anew, copied = made["anew"], made["copied"]
+    assert sorted(anew[0], key=lambda row: row[0]) == sorted(copied[0], key=lambda row: row[0])
+    assert anew[1:] == copied[1:]
+
+
+def test_stored_document_is_the_document_the_article_made(tmp_path):
+    path = tmp_path / "rich.jsonl"
+    path.write_text("\n".join(json.dumps(rich_article(n), ensure_ascii=False) for n in range(8)))
+    problems = []
+    articles = list(read_articles([path], problems.append))
+    assert len(articles) == 8 and not problems
+    stored_names = build_schema().stored_names()
+    for article in articles:
+        doc = indexer.article_document(article)
+        stored = {name: doc[name] for name in stored_names if doc.get(name) is not None}
+        assert indexer.stored_document(stored) == {k: v for k, v in doc.items() if v is not None}
