@@ -10,8 +10,9 @@ index workers, which then share it.
 from __future__ import annotations
 
 import re
+import threading
 from binascii import a2b_base64
-from functools import cache, lru_cache
+from functools import lru_cache
 
 import snowballstemmer
 
@@ -35,9 +36,18 @@ def morph_analyzer():
     return _morph
 
 
-@cache
+_thread = threading.local()
+
+
 def _stemmer(language: str):
-    return snowballstemmer.stemmer(language)
+    """This thread's snowball stemmer of ``language``. A stemmer keeps the word it is
+    stemming in itself, so threads must not share one: a merge indexing articles beside an
+    update (``search.merging``) made the shared one fail with IndexError inside snowball."""
+    stemmers = _thread.__dict__.setdefault("stemmers", {})
+    stemmer = stemmers.get(language)
+    if stemmer is None:
+        stemmer = stemmers[language] = snowballstemmer.stemmer(language)
+    return stemmer
 
 
 def word_terms(word: str) -> tuple[str, ...]:

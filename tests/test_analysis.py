@@ -128,3 +128,38 @@ def test_forms_of_unknown_words_meet_at_query_time(forms):
 
 def test_query_terms_of_dictionary_words_are_their_lemmas():
     assert morphology.query_terms("людей") == word_terms("людей") == ("человек",)
+
+
+def test_threads_stem_words_at_once_without_corrupting_each_other():
+    """Snowball stemmers keep their word in themselves: shared by threads (an update and a
+    background merge, a server's request threads) they stemmed wrong or raised IndexError."""
+    import sys
+    import threading
+
+    from search import morphology
+
+    words = [f"{stem}{ending}" for stem in ("жетыбаев", "брексит", "пхенчхан", "квятковск")
+             for ending in ("", "а", "ом", "ыми", "ского")] + ["running", "stations", "quickly"]  # fmt: skip
+    expected = {word: morphology._compute_terms(word) for word in words}
+    failures: list[str] = []
+
+    def stem_all() -> None:
+        try:
+            for _ in range(300):
+                for word in words:
+                    if morphology._compute_terms(word) != expected[word]:
+                        failures.append(word)
+        except Exception as error:  # noqa: BLE001 - what the other thread broke
+            failures.append(repr(error))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=stem_all) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
