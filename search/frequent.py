@@ -38,9 +38,10 @@ from pathlib import Path
 
 import numpy as np
 from whoosh.index import FileIndex
+from whoosh.reading import SegmentReader
 
 from search import blocks
-from search.layout import arrays_dir, scratch_dir, segment_readers
+from search.layout import arrays_dir, scratch_dir, whoosh_segments
 from search.termtable import Terms, field_terms
 
 FREQUENT_DOCS = 2048
@@ -155,17 +156,28 @@ def pack(found: list[tuple[bytes, np.ndarray, np.ndarray]], size: int) -> Freque
 
 def keep(ix: FileIndex) -> None:
     """Keep the frequent postings of every segment of ``ix`` whose arrays are kept but
-    lack them. Failing loses nothing (readers decode instead), so it only logs."""
+    lack them (known by their ``meta.json``: only those segments are opened). Failing
+    loses nothing (readers decode instead), so it only logs."""
     folder = arrays_dir(ix)
     try:
-        with ix.reader() as reader:
-            for leaf in segment_readers(reader):
-                segment = folder / leaf._segment.segment_id()
-                if segment.is_dir() and read(segment, leaf.doc_count_all()) is None:
-                    fields = tuple(n for n, f in leaf.schema.items() if f.scorable)
-                    write(segment, build(leaf, fields))
+        for segment in whoosh_segments(ix):
+            kept = folder / segment.segment_id()
+            if not kept.is_dir() or _kept(kept / FOLDER, segment.doc_count_all()):
+                continue
+            with SegmentReader(ix.storage, ix.schema, segment) as leaf:
+                fields = tuple(n for n, f in leaf.schema.items() if f.scorable)
+                write(kept, build(leaf, fields))
     except OSError as error:
         log.warning("could not keep the frequent postings of %s: %r", ix.storage.folder, error)
+
+
+def _kept(path: Path, size: int) -> bool:
+    """Whether ``path`` holds frequent postings of this format for ``size`` documents."""
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT and meta.get("size") == size
 
 
 def write(segment: Path, postings: FrequentPostings) -> None:

@@ -50,9 +50,14 @@ def segment_info(segment) -> SegmentInfo:
     return SegmentInfo(segment.segment_id(), segment.doc_count_all(), segment.deleted_count())
 
 
+def whoosh_segments(index: FileIndex) -> list:
+    """The Whoosh segments of an opened index, in index order (from its table of contents)."""
+    return TOC.read(index.storage, INDEX_NAME).segments
+
+
 def segments_of(index: FileIndex) -> list[SegmentInfo]:
     """The segments of an opened index, in index order (from its table of contents)."""
-    return [segment_info(s) for s in TOC.read(index.storage, INDEX_NAME).segments]
+    return [segment_info(s) for s in whoosh_segments(index)]
 
 
 def segment_readers(reader) -> list:

@@ -155,11 +155,12 @@ def merge_once(root: Path, written: Callable[[], object] | None = None) -> Merge
             folder = live_dir(root)
             ix = open_live(root)
             toc = TOC.read(ix.storage, INDEX_NAME)
-            by_id = {segment.segment_id(): segment for segment in toc.segments}
             chosen_ids = choose([segment_info(segment) for segment in toc.segments])
             if not chosen_ids:
                 return None
-            chosen = [by_id[segment_id] for segment_id in chosen_ids]
+            # In index order, and the merged segment takes the place of the first: the
+            # articles keep their order, and with it results that tie keep theirs.
+            chosen = [segment for segment in toc.segments if segment.segment_id() in chosen_ids]
             snapshot = {s.segment_id(): frozenset(s.deleted_docs()) for s in chosen}
         scratch = folder / SCRATCH
         shutil.rmtree(scratch, ignore_errors=True)
@@ -183,8 +184,7 @@ def merge_once(root: Path, written: Callable[[], object] | None = None) -> Merge
                     for path in scratch.glob(f"{merged.segment_id()}.*"):
                         os.rename(path, folder / path.name)
                     fsync_path(folder)
-                kept = [s for s in toc.segments if s.segment_id() not in snapshot]
-                after_merge = kept + ([merged] if merged is not None else [])
+                after_merge = _replaced(toc.segments, snapshot, merged)
                 TOC(toc.schema, after_merge, toc.generation + 1).write(current.storage, INDEX_NAME)
                 after = open_live(root)
                 discard_garbage(after)
@@ -265,6 +265,20 @@ def _copy_postings(target, readers: list) -> None:
         writer.cancel()
         raise
     writer.commit(merge=False)
+
+
+def _replaced(current: list, merged_away: dict, merged) -> list:
+    """The segments of ``current`` with ``merged`` in place of the first of those merged
+    away, and the others of them left out."""
+    result, placed = [], False
+    for segment in current:
+        if segment.segment_id() not in merged_away:
+            result.append(segment)
+        elif not placed:
+            placed = True
+            if merged is not None:
+                result.append(merged)
+    return result
 
 
 def _delete_since(merged, chosen: list, snapshot: dict, present: dict) -> None:

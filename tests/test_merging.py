@@ -266,3 +266,23 @@ def test_stored_document_is_the_document_the_article_made(tmp_path):
         doc = indexer.article_document(article)
         stored = {name: doc[name] for name in stored_names if doc.get(name) is not None}
         assert indexer.stored_document(stored) == {k: v for k, v in doc.items() if v is not None}
+
+
+def test_a_merge_keeps_the_articles_in_index_order_so_ties_keep_their_order(tmp_path):
+    root = build_index(tmp_path, [article(n) for n in range(FLOOR_DOCS + 20)])  # tier 1
+    for batch in range(MERGE_FACTOR):  # then smaller and smaller updates
+        first = 1_000 + 10 * batch
+        add(root, tmp_path, [article(first + k) for k in range(MERGE_FACTOR - batch)])
+
+    def in_order() -> list[str]:
+        engine, found = SearchEngine(root), []
+        for page in (1, 2, 3):
+            result = engine.search(SearchRequest(q="погоде", per_page=100, page=page))
+            found += [hit.id for hit in result.hits]
+        return found
+
+    before = in_order()
+    report = merging.merge_once(root)
+    assert report is not None and len(report.merged) == MERGE_FACTOR
+    assert in_order() == before
+    assert merging.segment_infos(root)[1].segment_id == report.into
