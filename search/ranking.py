@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.searching import Searcher
 
 from search import blocks, checksums, phrases, segments
@@ -36,7 +37,7 @@ from search.durable import INDEX_NAME
 from search.layout import ARRAYS
 from search.results import FacetCount
 from search.segments import NO_DATE as NO_DATE
-from search.termtable import term_hashes
+from search.termtable import TermLookup, term_hashes
 from search.weights import WEIGHTS
 
 #: What the postings cache keeps for a term a segment lacks.
@@ -109,6 +110,7 @@ class IndexArrays:
             for leaf, _ in self.leaves
         ]
         self._starts = [offset for _, offset in self.leaves]
+        self._lookups = [TermLookup(leaf) for leaf, _ in self.leaves]
         self.alive = np.ones(self.size, dtype=bool)
         for leaf, offset in self.leaves:
             if leaf.has_deletions():
@@ -166,11 +168,18 @@ class IndexArrays:
         """
         cache, _ = _caches()
         ids_parts, tf_parts = [], []
-        for segment, (leaf, offset) in zip(self.segments, self.leaves, strict=True):
+        encoded = term.encode("utf-8")
+        for segment, (leaf, offset), lookup in zip(
+            self.segments, self.leaves, self._lookups, strict=True
+        ):
             kept = segment.frequent
             found = None if kept is None else kept.get(field, term)
             if found is None:
-                found = self._cached_postings(cache, segment.segment_id, leaf, field, term)
+                key = (segment.segment_id, field, term)
+                found = cache.get(key)
+                if found is None:
+                    found = self._read_postings(leaf, lookup, field, encoded)
+                    cache.put(key, found)
             if found[0].size:
                 ids_parts.append(np.add(found[0], offset, dtype=np.int64))  # one copy
                 tf_parts.append(found[1])
@@ -183,20 +192,24 @@ class IndexArrays:
             ids, tf = ids[live], tf[live]
         return Postings(ids, tf)
 
-    def _cached_postings(
-        self, cache: ByteLRU, segment_id: str, leaf, field: str, term: str
+    def _read_postings(
+        self, leaf, lookup: TermLookup, field: str, term: bytes
     ) -> tuple[np.ndarray, np.ndarray]:
-        key = (segment_id, field, term)
-        found = cache.get(key)
-        if found is None:
-            with self._whoosh:
-                if (field, term) in leaf:
-                    ids, tf = blocks.read_list(leaf.postings(field, term))
-                    found = (ids.astype(np.int32), tf)
-                else:
-                    found = _NO_POSTINGS
-            cache.put(key, found)
-        return found
+        """A term's postings in one segment, read from its file (``_NO_POSTINGS`` when the
+        segment lacks the term)."""
+        info = lookup.info(field, term)
+        if info is None:
+            return _NO_POSTINGS
+        terms = leaf._terms
+        with self._whoosh:
+            matcher = terms._codec.postings_reader(
+                terms._postfile,
+                W3TermInfo.from_bytes(info),
+                leaf.schema[field].format,
+                term=(field, term),
+            )
+            ids, tf = blocks.read_list(matcher)
+        return ids.astype(np.int32), tf
 
     def title(self, docnum: int) -> str:
         """A document's title, kept once read: the leaders of many queries are the same

@@ -9,6 +9,7 @@ a hash table, all of which can be kept as ``.npy`` files and memory-mapped.
 
 from __future__ import annotations
 
+import os
 import struct
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -19,8 +20,9 @@ from whoosh.system import pack_ushort
 
 #: Private attributes of Whoosh's term table readers read here.
 TABLE_INTERNALS = {
-    "W3TermsReader": ("_fieldmap", "_tindex"),
-    "OrderedHashReader": ("dbfile", "endofdata"),
+    "W3TermsReader": ("_fieldmap", "_tindex", "_codec", "_postfile"),
+    "OrderedHashReader": ("dbfile", "endofdata", "tables", "hashfn"),
+    "SubFile": ("_file", "_offset"),
 }
 
 # A term table record: key and value lengths, then the key (field number, term) and the
@@ -28,6 +30,8 @@ TABLE_INTERNALS = {
 _RECORD_HEAD = struct.Struct("!ii")
 _TERM_DOCS = struct.Struct("!xxxxxI")
 _TERMS_CHUNK = 8 << 20
+# A slot of the hash table: the key's hash and where its record starts (``filetables``).
+_SLOT = struct.Struct("!Iq")
 
 
 class Terms(Sequence[str]):
@@ -163,3 +167,51 @@ def field_terms(leaf, field: str) -> tuple[list[bytes], list[int]]:
             if done:
                 break
     return encoded, counts
+
+
+class TermLookup:
+    """Exact lookups in a segment's term table with ``os.pread``, to Whoosh's term info.
+
+    Whoosh's own lookup reads its hash table through three layers of Python file objects
+    (seek, then read): at a million articles in 31 segments, the presence test and the
+    term info of the words of 100 known-item queries took 3.2 s of their 18 s, since a
+    rare word is looked for in every segment. This follows the same table (Whoosh's
+    ``HashReader.ranges_for_key``, whoosh-reloaded 2.7.5) with positioned reads of the
+    segment's file, which need no lock and no seek.
+    """
+
+    def __init__(self, leaf):
+        terms = leaf._terms
+        table = terms._tindex
+        subfile = table.dbfile.file  # the term table within the segment's compound file
+        self._fd = subfile._file.fileno()
+        self._base = subfile._offset
+        self._tables = table.tables
+        self._hash = table.hashfn
+        self._fieldmap = terms._fieldmap
+
+    def info(self, field: str, term: bytes) -> bytes | None:
+        """The term info bytes of ``term`` in ``field``, or None when the segment lacks it."""
+        number = self._fieldmap.get(field)
+        if number is None:
+            return None
+        key = pack_ushort(number) + term
+        keyhash = self._hash(key)
+        start, slots = self._tables[keyhash & 255]
+        if not slots:
+            return None
+        fd, base = self._fd, self._base
+        slot = (keyhash >> 8) % slots
+        size = _SLOT.size
+        for _ in range(slots):
+            slot_hash, position = _SLOT.unpack(os.pread(fd, size, base + start + slot * size))
+            if not position:
+                return None
+            if slot_hash == keyhash:
+                head = os.pread(fd, _RECORD_HEAD.size + len(key), base + position)
+                key_length, value_length = _RECORD_HEAD.unpack_from(head)
+                if key_length == len(key) and head[_RECORD_HEAD.size :] == key:
+                    value_at = base + position + _RECORD_HEAD.size + key_length
+                    return os.pread(fd, value_length, value_at)
+            slot = (slot + 1) % slots
+        return None

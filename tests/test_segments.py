@@ -31,6 +31,7 @@ OWNERS = {
     "NumericColumn.Reader": NumericColumn.Reader,
     "FixedBytesColumn.Reader": FixedBytesColumn.Reader,
     "VarBytesColumn.Reader": VarBytesColumn.Reader,
+    "SubFile": compound.SubFile,
 }
 
 
@@ -81,10 +82,26 @@ def test_whoosh_internals_read_here_exist(owner, updated_index):
         "NumericColumn.Reader": leaf.column_reader("date", translate=False),
         "VarBytesColumn.Reader": leaf.column_reader("source", translate=False),
         "FixedBytesColumn.Reader": leaf.column_reader("fingerprint", translate=False),
+        "SubFile": leaf._terms._tindex.dbfile.file,
     }
     assert isinstance(instances[owner], OWNERS[owner])
     for name in INTERNALS[owner]:
         assert hasattr(instances[owner], name), f"{owner}.{name}"
+
+
+def test_term_lookup_finds_what_whoosh_finds_and_nothing_else(updated_index):
+    for leaf in leaves(updated_index):
+        lookup = termtable.TermLookup(leaf)
+        table = leaf._terms._tindex
+        present = 0
+        for (field, term), _ in leaf._terms.items():
+            assert lookup.info(field, term) == table[leaf._terms._keycoder(field, term)]
+            present += 1
+            for missing in (term + b"x", b"x" + term, term[:-1]):
+                if (field, missing) not in leaf:
+                    assert lookup.info(field, missing) is None
+        assert present > 50
+        assert lookup.info("no such field", b"x") is None
 
 
 def test_arrays_equal_whooshs_own_reads(updated_index):
