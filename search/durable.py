@@ -24,6 +24,7 @@ from whoosh.index import TOC, FileIndex, clean_files
 from search import checksums
 
 INDEX_NAME = "MAIN"
+BULK_PARTS_PREFIX = "bulkwriter-"  # the bulk writer's scratch folders, beside its segment
 # A TOC being written is "_MAIN_<gen>.toc.<time>" until it is renamed: one left behind
 # by a killed writer is garbage.
 _TEMP_TOC = re.compile(rf"^_{INDEX_NAME}_[0-9]+\.toc\..+$")
@@ -136,10 +137,10 @@ def discard_garbage(ix: FileIndex) -> list[str]:
     """Remove what killed or failed writers left in an index folder; returns the names.
 
     That is, segment files the current TOC does not name, TOCs never renamed into
-    place, checksum manifests of other generations and the writer's scratch folder
-    (``MAIN.tmp``, which can be large). Readers of the current generation are not
-    affected. Only call this while holding the writer lock (a running writer's new
-    segment is not yet in the TOC).
+    place, checksum manifests of other generations, the writer's scratch folder
+    (``MAIN.tmp``, which can be large) and the bulk writer's (an update's). Readers of
+    the current generation are not affected. Only call this while holding the writer
+    lock (a running writer's new segment is not yet in the TOC).
     """
     storage = ix.storage
     before = set(storage.list())
@@ -152,4 +153,6 @@ def discard_garbage(ix: FileIndex) -> list[str]:
     scratch = Path(storage.folder) / f"{ix.indexname}.tmp"
     if scratch.is_dir():
         shutil.rmtree(scratch)
+    for parts in Path(storage.folder).glob(f"{BULK_PARTS_PREFIX}*"):
+        shutil.rmtree(parts, ignore_errors=True)
     return sorted(before - set(storage.list()))

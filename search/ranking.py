@@ -18,6 +18,8 @@ NumPy scoring around it runs unlocked.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 import threading
 from bisect import bisect_right
@@ -321,16 +323,27 @@ class IndexArrays:
         with self._whoosh:
             return self._reader.doc_frequency(field, term)
 
+    # Terms are listed segment by segment: Whoosh's MultiReader merges its segments' term
+    # iterators as if each went on in field name order past the end of a field, but the
+    # bulk writer's segments hold their fields in another order (the analyzed text fields
+    # last), so a merged listing of ``title`` stopped where one segment's titles ended
+    # (at «ящик», say), and the other segments' later terms were lost.
+
     def terms_within(self, field: str, text: str, distance: int, prefix: int) -> list[str]:
+        found: set[str] = set()
         with self._whoosh:
-            return list(self._reader.terms_within(field, text, distance, prefix=prefix))
+            for leaf, _ in self.leaves:
+                found.update(leaf.terms_within(field, text, distance, prefix=prefix))
+        return sorted(found)
 
     def expand_prefix(self, field: str, prefix: str, limit: int) -> list[str]:
-        """Up to ``limit`` indexed terms starting with ``prefix``, commonest first."""
+        """Up to ``limit`` indexed terms starting with ``prefix`` (the first in order),
+        commonest first."""
         terms: list[str] = []
         with self._whoosh:
-            for term in self._reader.expand_prefix(field, prefix):
-                terms.append(term.decode("utf-8") if isinstance(term, bytes) else term)
+            listed = [leaf.expand_prefix(field, prefix) for leaf, _ in self.leaves]
+            for term, _ in itertools.groupby(heapq.merge(*listed)):
+                terms.append(term.decode("utf-8"))
                 if len(terms) >= limit:
                     break
             frequency = {t: self._reader.doc_frequency(field, t) for t in terms}

@@ -326,3 +326,31 @@ def test_fingerprint_rows_are_read_as_the_map_holds_them_even_once_removed(updat
     for segment, local, expected in read:
         assert not Path(segment.fingerprints.filename).exists()
         assert np.array_equal(segment.fingerprint_rows(local), expected)
+
+
+def test_terms_are_listed_from_every_segment_whatever_order_its_fields_are_in(
+    tmp_path, monkeypatch
+):
+    """Bulk-written segments hold their fields out of name order; Whoosh's MultiReader
+    listing lost the other segments' terms where one segment's titles ended."""
+    from whoosh.support.levenshtein import distance
+
+    monkeypatch.setattr(indexer, "SEGMENT_TEXT_BYTES", 10)  # a segment an article
+    titles = ["Ящик на складе", "Ястреб и ящерица", "Ящерка и яблоко", "Ярмарка ремесел"]
+    texts = ["Склад ящиков", "Ястребы летают", "Ящерицы бегают", "Ярмарки шумят"]
+    articles = [
+        article(n, title=title, text=text)
+        for n, (title, text) in enumerate(zip(titles, texts, strict=True))
+    ]
+    root = build_index(tmp_path, articles)
+    assert len(leaves(root)) == 4
+    arrays = SearchEngine(root).arrays()
+    for field in ("title", "text", "exact"):
+        every = sorted({t.decode() for leaf in leaves(root) for t in leaf.lexicon(field)})
+        for prefix in ("я", "ящ", "яст", "с"):
+            expected = [t for t in every if t.startswith(prefix)]
+            assert sorted(arrays.expand_prefix(field, prefix, 100)) == expected, (field, prefix)
+        for word in ("ящики", "ястребы", "ярмарки", "склады"):
+            near = [t for t in every if t[:2] == word[:2] and distance(t, word, limit=2) <= 2]
+            assert arrays.terms_within(field, word, 2, prefix=2) == near, (field, word)
+    assert {"ящик", "ястреб", "ящерица", "ящерка"} <= set(arrays.expand_prefix("title", "я", 100))

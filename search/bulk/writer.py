@@ -25,6 +25,7 @@ from search.bulk.analyzer import Analyzer, FieldLengths, TermRecords, TextFields
 from search.bulk.numbering import Numbering, ParentFields
 from search.bulk.pool import CHUNK_DOCS, Chunk, Pool, start_pool
 from search.codec import NewsCodec, stored_blob
+from search.durable import BULK_PARTS_PREFIX
 
 
 class Row(NamedTuple):
@@ -99,7 +100,7 @@ class BulkWriter(SegmentWriter):
         self._text = TextFields(self.schema)
         limits = (self.codec._blocklimit, self.codec._inlinelimit)
         analyzer = Analyzer(self.schema, self._text, limits)
-        self._parts_dir = tempfile.mkdtemp(prefix="bulkwriter-", dir=_temp_parent(ix))
+        self._parts_dir = tempfile.mkdtemp(prefix=BULK_PARTS_PREFIX, dir=_temp_parent(ix))
         self._pool = start_pool(analyzer, max(1, procs))
         self._numbering = Numbering(self._pool.size)
         self._pending = _PendingRows(self._pool.size)
