@@ -409,16 +409,18 @@ class IndexArrays:
             mask[ids] = True
         return mask
 
-    def facet_counts(self, name: str, mask: np.ndarray) -> list[FacetCount]:
+    def facet_counts(self, name: str, docs: np.ndarray) -> list[FacetCount]:
+        """How many of ``docs`` (document numbers) have each value of the category."""
         codes, values = self.categories[name]
-        selected = codes[mask]
+        selected = codes[docs]
         counts = np.bincount(selected[selected >= 0], minlength=len(values))
         found = [FacetCount(values[code], int(count)) for code, count in enumerate(counts) if count]
         found.sort(key=lambda item: (-item.count, item.value))
         return found
 
-    def year_counts(self, mask: np.ndarray) -> list[FacetCount]:
-        selected = self.years[mask]
+    def year_counts(self, docs: np.ndarray) -> list[FacetCount]:
+        """How many of ``docs`` (document numbers) are of each year, latest first."""
+        selected = self.years[docs]
         selected = selected[selected > 0].astype(np.int64)
         if selected.size == 0:
             return []
