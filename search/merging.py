@@ -44,17 +44,18 @@ deleted in the merged segment too (its document numbers follow from the snapshot
 If the live index was rebuilt or a chosen segment vanished, the merge is dropped.
 
 Merges run in two lanes, each one merge at a time per index (a ``flock``), in any
-process: those making a segment of up to ``SMALL_MERGE_DOCS`` articles, and the larger
-ones. With one lane, a merge of 8 segments and 10,462 articles in the 1M stream (Whoosh's
-``add_reader``: 339 s) held up every small merge meanwhile, and 215 segments piled up. A
-merge names the segments it took in its lane's claim file, which the other lane leaves
-out while that lane's lock is held.
+process: the merges of tier 0, and those of larger segments. With one lane, a merge of 8
+segments and 10,462 articles in the 1M stream (Whoosh's ``add_reader``: 339 s) held up
+every small merge meanwhile, and 215 segments piled up; with the lanes split at 2,000
+articles, merges of 1,200 (25-28 s) still held up those of tier 0, and 18 segments waited.
+The lanes merge segments of different tiers; should deletions move a segment into tier 0
+while a merge of the other lane holds it, the second of the two merges to finish finds it
+gone and is dropped, as any merge whose segments changed.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import math
 import os
@@ -63,7 +64,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,9 +85,8 @@ MAX_DELETED_SHARE = 0.3
 MAX_MERGED_DOCS = 200_000
 REINDEX_MAX_WORDS = 4_000_000  # about 4,000 generated articles, 300 MB of writer memory
 WORDS_FIELD = "exact"  # every word of an article (title, summary and text) once
-#: Merges run in two lanes, each one merge at a time: those of up to ``SMALL_MERGE_DOCS``
-#: articles, and the larger ones, so that a large merge never holds up the small ones.
-SMALL_MERGE_DOCS = 2_000
+#: Merges run in two lanes, each one merge at a time: those of tier 0 (the segments of
+#: updates), and those of larger segments, which never hold up the first.
 LANES = ("small", "large")
 LOCK_WAIT_SECONDS = 60.0
 WRITER_MEMORY_MB = 256
@@ -109,15 +109,12 @@ def tier(documents: int) -> int:
     return 1 + int(math.log(documents / FLOOR_DOCS, MERGE_FACTOR))
 
 
-def choose(
-    infos: list[SegmentInfo], lane: str | None = None, taken: frozenset[str] = frozenset()
-) -> list[str]:
+def choose(infos: list[SegmentInfo], lane: str | None = None) -> list[str]:
     """The ids of the segments to merge next (none: the index is within the policy), in
-    ``lane`` (None: either), leaving out the segments ``taken`` by a merge in the other."""
-    infos = [info for info in infos if info.segment_id not in taken]
+    ``lane`` (None: either)."""
     for info in infos:
         mostly_deleted = info.documents and info.deleted / info.documents > MAX_DELETED_SHARE
-        if mostly_deleted and lane in (None, lane_of(info.live)):
+        if mostly_deleted and lane in (None, lane_of(tier(info.live))):
             return [info.segment_id]
     tiers: dict[int, list[SegmentInfo]] = {}
     for info in infos:
@@ -129,14 +126,14 @@ def choose(
                 break
             chosen.append(info.segment_id)
             documents += info.live
-        if len(chosen) >= MERGE_FACTOR and lane in (None, lane_of(documents)):
+        if len(chosen) >= MERGE_FACTOR and lane in (None, lane_of(level)):
             return chosen
     return []
 
 
-def lane_of(documents: int) -> str:
-    """The lane of a merge making a segment of ``documents`` live articles."""
-    return "small" if documents <= SMALL_MERGE_DOCS else "large"
+def lane_of(level: int) -> str:
+    """The lane of a merge of segments of tier ``level``."""
+    return "small" if level == 0 else "large"
 
 
 def waiting(infos: list[SegmentInfo]) -> int:
@@ -178,10 +175,9 @@ def merge_once(
             ix = open_live(root)
             toc = TOC.read(ix.storage, INDEX_NAME)
             infos = [segment_info(segment) for segment in toc.segments]
-            chosen_ids = choose(infos, lane, _taken_by_other_lanes(root, lane))
+            chosen_ids = choose(infos, lane)
             if not chosen_ids:
                 return None
-            _claim(root, lane, chosen_ids)
             # In index order, and the merged segment takes the place of the first: the
             # articles keep their order, and with it results that tie keep theirs.
             chosen = [segment for segment in toc.segments if segment.segment_id() in chosen_ids]
@@ -215,7 +211,6 @@ def merge_once(
                 segments.keep(after)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-            _claim(root, lane, [])
         if merged is not None:
             frequent.keep(after)  # seconds for a large segment: not under the lock
         report = MergeReport(
@@ -320,28 +315,6 @@ def _delete_since(merged, chosen: list, snapshot: dict, present: dict) -> None:
         for docnum in sorted(now - snapshot[segment_id]):
             merged.delete_document(base + docnum - bisect_left(before, docnum))
         base += segment.doc_count_all() - len(before)
-
-
-def _claim(root: Path, lane: str, segment_ids: list[str]) -> None:
-    """Say which segments the running merge of ``lane`` merges (none: it is done)."""
-    (root / f".merge-{lane}.json").write_text(json.dumps(segment_ids))
-
-
-def _taken_by_other_lanes(root: Path, lane: str) -> frozenset[str]:
-    """The segments that merges running in the other lanes merge. A lane's claim counts
-    while its lock is held: a merge that was killed left one that no longer does. (Held
-    here for the test, the lock turns away a merge of that lane starting in the same
-    microseconds: it runs at the next commit's poke.)"""
-    taken: set[str] = set()
-    for other in LANES:
-        if other == lane:
-            continue
-        with _merge_lock(root, other) as free:
-            if free:
-                continue
-        with suppress(OSError, ValueError):
-            taken.update(json.loads((root / f".merge-{other}.json").read_text()))
-    return frozenset(taken)
 
 
 @contextmanager

@@ -289,11 +289,12 @@ def test_a_merge_keeps_the_articles_in_index_order_so_ties_keep_their_order(tmp_
 
 
 def test_a_large_merge_holds_up_no_small_one(tmp_path, monkeypatch):
-    """Merges run in two lanes: the small ones go on while a large one is written (in the
-    1M stream one of 10,462 articles took 339 s, and 186 small segments waited for it)."""
-    monkeypatch.setattr(merging, "SMALL_MERGE_DOCS", 20)
+    """Merges run in two lanes: those of tier 0 go on while one of larger segments is
+    written (in the 1M stream one of 10,462 articles took 339 s, and 186 small segments
+    waited for it)."""
+    monkeypatch.setattr(merging, "FLOOR_DOCS", 4)  # tier 0: up to 4 articles
     root = build_index(tmp_path, [article(n) for n in range(3)])
-    for batch in range(MERGE_FACTOR):  # 43 articles in tier 0: a large merge
+    for batch in range(MERGE_FACTOR):  # 8 segments of tier 1: a large merge
         add(root, tmp_path, [article(100 + 5 * batch + k) for k in range(5)])
     large_started, go_on, results = threading.Event(), threading.Event(), []
 
@@ -308,15 +309,15 @@ def test_a_large_merge_holds_up_no_small_one(tmp_path, monkeypatch):
     try:
         assert large_started.wait(60)
         assert merging.merge_once(root, lane="large") is None  # one a lane
-        for number in range(MERGE_FACTOR):  # 8 more, one article each: a small merge
+        for number in range(MERGE_FACTOR - 1):  # with the build, 8 segments of tier 0
             add(root, tmp_path, [article(500 + number)])
         small = merging.merge_once(root, lane="small")
-        assert small is not None and len(small.merged) == MERGE_FACTOR and small.documents == 8
+        assert small is not None and len(small.merged) == MERGE_FACTOR and small.documents == 10
     finally:
         go_on.set()
         thread.join()
-    assert results[0] is not None and results[0].documents == 43
+    assert results[0] is not None and results[0].documents == 40
     assert len(merging.segment_infos(root)) == 2
-    assert len(ids(root, "погоде")) == 43 + 8
+    assert len(ids(root, "погоде")) == 3 + 40 + 7
     assert check_index(root).sound
     assert merging.merge_while_needed(root) == []
