@@ -41,7 +41,7 @@ from whoosh.index import FileIndex
 from whoosh.reading import SegmentReader
 
 from search import blocks
-from search.layout import arrays_dir, scratch_dir, whoosh_segments
+from search.layout import arrays_dir, scorable_fields, scratch_dir, whoosh_segments
 from search.termtable import Terms, field_terms
 
 FREQUENT_DOCS = 2048
@@ -165,8 +165,7 @@ def keep(ix: FileIndex) -> None:
             if not kept.is_dir() or _kept(kept / FOLDER, segment.doc_count_all()):
                 continue
             with SegmentReader(ix.storage, ix.schema, segment) as leaf:
-                fields = tuple(n for n, f in leaf.schema.items() if f.scorable)
-                write(kept, build(leaf, fields))
+                write(kept, build(leaf, scorable_fields(leaf.schema)))
     except OSError as error:
         log.warning("could not keep the frequent postings of %s: %r", ix.storage.folder, error)
 

@@ -50,6 +50,11 @@ def segment_info(segment) -> SegmentInfo:
     return SegmentInfo(segment.segment_id(), segment.doc_count_all(), segment.deleted_count())
 
 
+def scorable_fields(schema) -> tuple[str, ...]:
+    """The fields whose lengths are kept per segment: those BM25 scores."""
+    return tuple(name for name, field in schema.items() if field.scorable)
+
+
 def whoosh_segments(index: FileIndex) -> list:
     """The Whoosh segments of an opened index, in index order (from its table of contents)."""
     return TOC.read(index.storage, INDEX_NAME).segments

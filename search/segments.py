@@ -37,7 +37,7 @@ from whoosh.util.times import datetime_to_long
 from search import checksums, frequent
 from search.duplicates import FINGERPRINT_BYTES
 from search.frequent import FrequentPostings
-from search.layout import arrays_dir, scratch_dir, whoosh_segments
+from search.layout import arrays_dir, scorable_fields, scratch_dir, whoosh_segments
 from search.termtable import Terms, field_terms
 
 FORMAT = 3
@@ -170,11 +170,6 @@ def keep(ix: FileIndex) -> None:
         checksums.discard_stamps(Path(ix.storage.folder), current)
     except OSError as error:
         log.warning("could not keep the arrays of %s: %r", ix.storage.folder, error)
-
-
-def scorable_fields(schema) -> tuple[str, ...]:
-    """The fields whose lengths are kept: those BM25 scores."""
-    return tuple(name for name, field in schema.items() if field.scorable)
 
 
 def discard_unused(folder: Path, segment_ids: Iterable[str]) -> None:
