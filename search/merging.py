@@ -76,7 +76,16 @@ from search.bulk import BulkWriter
 from search.codec import NewsCodec
 from search.durable import INDEX_NAME, create_durable, discard_garbage, fsync_path
 from search.indexer import stored_document, writing
-from search.layout import SegmentInfo, live_dir, open_live, segment_info, segments_of
+from search.layout import (
+    ARRAYS,
+    SegmentInfo,
+    arrays_dir,
+    live_dir,
+    open_live,
+    scorable_fields,
+    segment_info,
+    segments_of,
+)
 from search.schema import build_schema
 
 MERGE_FACTOR = 8
@@ -204,6 +213,7 @@ def merge_once(
                     for path in scratch.glob(f"{merged.segment_id()}.*"):
                         os.rename(path, folder / path.name)
                     fsync_path(folder)
+                    _move_arrays(scratch / ARRAYS, arrays_dir(current), merged.segment_id())
                 after_merge = _replaced(toc.segments, snapshot, merged)
                 TOC(toc.schema, after_merge, toc.generation + 1).write(current.storage, INDEX_NAME)
                 after = open_live(root)
@@ -254,7 +264,32 @@ def _write_merged(ix, chosen: list, scratch: Path):
         for reader in readers:
             reader.close()
     (merged,) = TOC.read(target.storage, INDEX_NAME).segments
+    _keep_arrays(target, merged, scratch / ARRAYS)
     return merged
+
+
+def _keep_arrays(target, merged, folder: Path) -> None:
+    """Keep the merged segment's arrays and frequent postings in ``folder`` now, unlocked;
+    the swap moves them beside the live ones. Kept after the swap, under the writer lock,
+    they could be missing when a server reopened, and the reopen built them itself while
+    its search waited (seconds for a merged segment at a million articles)."""
+    with SegmentReader(target.storage, target.schema, merged) as leaf:
+        kept = segments.load(leaf, folder)
+        if kept.fingerprint_file is not None:
+            kept.fingerprint_file.close()
+        postings = frequent.build(leaf, scorable_fields(target.schema))
+    if (folder / merged.segment_id()).is_dir():
+        frequent.write(folder / merged.segment_id(), postings)
+
+
+def _move_arrays(scratch: Path, live: Path, segment_id: str) -> None:
+    """Move the merged segment's kept arrays beside the live ones (if they could not be,
+    the writer's ``segments.keep`` after the swap builds them)."""
+    try:
+        live.mkdir(exist_ok=True)
+        os.rename(scratch / segment_id, live / segment_id)
+    except OSError as error:
+        log.info("the arrays of %s are kept after the swap: %r", segment_id, error)
 
 
 def _stores_documents(schema) -> bool:

@@ -321,3 +321,23 @@ def test_a_large_merge_holds_up_no_small_one(tmp_path, monkeypatch):
     assert len(ids(root, "погоде")) == 3 + 40 + 7
     assert check_index(root).sound
     assert merging.merge_while_needed(root) == []
+
+
+def test_a_merged_segment_has_its_arrays_beside_the_live_ones_when_it_goes_live(
+    tmp_path, monkeypatch
+):
+    """Kept before the swap, so that a server reopening at once finds them (after it, a
+    reopen could beat the writer to them and build them while its search waited)."""
+    from search import frequent, layout, segments
+
+    root = build_index(tmp_path, [article(n) for n in range(3)])
+    for batch in range(MERGE_FACTOR):
+        add(root, tmp_path, [article(100 + batch)])
+    monkeypatch.setattr(segments, "keep", lambda ix: None)  # the writer's keeping after it
+    monkeypatch.setattr(frequent, "keep", lambda ix: None)
+    report = merging.merge_once(root)
+    assert report is not None and report.into is not None
+    kept = layout.arrays_dir(layout.open_live(root)) / report.into
+    assert (kept / "meta.json").is_file() and (kept / frequent.FOLDER / "meta.json").is_file()
+    assert not list((layout.live_dir(root)).glob("merging-*"))
+    assert len(ids(root, "погоде")) == 3 + MERGE_FACTOR
