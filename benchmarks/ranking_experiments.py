@@ -49,16 +49,17 @@ Variant = Callable[[SearchEngine, str, int], list[list[str]]]
 
 def ranked(engine: SearchEngine, query: str, depth: int) -> tuple:
     """The engine's ranking of ``query``: (arrays, leaders' docnums, their groups'
-    docnums, the scores' relevance), as ``SearchEngine.search`` orders them."""
+    docnums, the leaders' relevance), as ``SearchEngine.search`` orders them."""
     found = engine.match(SearchRequest(q=query, per_page=min(depth, 100)))
     if found.matched is None:
         return found.arrays, [], {}, None
-    scores, groups = _grouped(
-        found.arrays, found.plan, found.matched, found.scores, "relevance", depth
-    )
+    scores = found.scores
+    groups = _grouped(found.arrays, found.plan, found.matched, scores, "relevance", depth)
     leaders = [int(d) for d in groups.firsts()]
     copies = {d: [int(c) for c in groups.copies(d)] for d in leaders}
-    return found.arrays, leaders, copies, scores.relevance
+    relevance = np.zeros(found.arrays.size)  # the leaders' (the variants read no other)
+    relevance[leaders] = scores.relevance_of(np.asarray(leaders, dtype=np.int64))
+    return found.arrays, leaders, copies, relevance
 
 
 def _ids(arrays, docnums: list[int], copies: dict[int, list[int]], depth: int) -> list[list[str]]:

@@ -74,7 +74,9 @@ class Export:
     def records(self) -> Iterator[list[ExportRow]]:
         """The rows, ``CHUNK_ROWS`` at a time."""
         for first in range(0, self.rows, CHUNK_ROWS):
-            yield [self._row(d) for d in self.docnums[first : first + CHUNK_ROWS].tolist()]
+            docnums = self.docnums[first : first + CHUNK_ROWS]
+            scores = self.found.scores.relevance_of(docnums)
+            yield [self._row(d, s) for d, s in zip(docnums.tolist(), scores.tolist(), strict=True)]
 
     def encoded(self, fmt: str, done: Callable[[int], None] | None = None) -> Iterator[bytes]:
         """The export as UTF-8, a chunk at a time (CSV opens with its header row);
@@ -89,7 +91,7 @@ class Export:
             if done is not None:
                 done(len(chunk))
 
-    def _row(self, docnum: int) -> ExportRow:
+    def _row(self, docnum: int, score: float) -> ExportRow:
         record = record_without_text(self.found.arrays, docnum)
         return ExportRow(
             id=record.id,
@@ -98,7 +100,7 @@ class Export:
             topic=record.topic,
             title=record.title,
             url=record.url,
-            score=round(float(self.found.scores.relevance[docnum]), 4),
+            score=round(score, 4),
         )
 
 

@@ -19,23 +19,55 @@ import numpy as np
 
 from search.forms import FormFilter
 from search.plan import Clause, Plan
-from search.ranking import NO_DATE, IndexArrays
+from search.ranking import NO_DATE, IndexArrays, Postings
 from search.weights import WEIGHTS, TopicWeights
 
 HEADLINE_FIELDS = ("title", "summary")
+# Relevance asked for at most this many documents at once is kept for later questions
+# (the leaders of a search, then its hits).
+_KEPT_SCORES = 10_000
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One word's BM25 in one field, weighed only when asked for: the best of its
+    readings (``(postings, k1, b)``), times ``factor``, and only where clause ``clause``
+    matches (None: everywhere, as the bonus of the form typed)."""
+
+    field: str
+    readings: list[tuple[Postings, float, float]]
+    factor: float
+    clause: int | None
 
 
 @dataclass
 class Scores:
-    """What scoring found: ``coverage`` (clauses matched) ranks before ``relevance``."""
+    """What scoring found: ``coverage`` (clauses matched) ranks before relevance.
+
+    Relevance (BM25F plus bonuses) is worked out only for the documents asked about
+    (:meth:`relevance_of`): the leaders of a search, its hits. Weighing every posting
+    of every word, and adding them up over the index, was most of a search at a million
+    articles: a common word's postings in the body are 870,000, and 100 known-item
+    queries weighed 960,000 postings each, while their leaders were a few hundred
+    documents. What a search must count whole (its total, its facets) needs the
+    matches, which are masks.
+    """
 
     matched: np.ndarray | None
     coverage: np.ndarray
-    relevance: np.ndarray
     clauses: int = 0  # clauses scored
     timed_out: bool = False  # the budget ran out before every clause was scored
     # Each scored clause's text and the documents it matches, to tell what a hit lacks.
     clause_masks: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    arrays: IndexArrays | None = None
+    parts: list[_Part] = field(default_factory=list)
+    # Per headline field, each clause's documents with one of its words there.
+    in_field: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    headline_word: float = WEIGHTS.headline_word
+    # The proximity bonus of the leaders (``order``), by document.
+    bonus: dict[int, float] = field(default_factory=dict)
+    # Relevance without the bonus, of the documents asked about so far.
+    _known: dict[int, float] = field(default_factory=dict)
 
     def missing(self, docnum: int) -> list[str]:
         """The clauses (as query text) a matching document lacks."""
@@ -49,46 +81,92 @@ class Scores:
             return int(matched.sum())
         return int((matched & (self.coverage >= self.clauses)).sum())
 
+    def relevance_of(self, docs: np.ndarray) -> np.ndarray:
+        """The relevance (float64) of each of ``docs`` (distinct document numbers), 0
+        for those not matched, with the proximity bonus of those that have one."""
+        docs = np.asarray(docs, dtype=np.int64)
+        ascending = np.argsort(docs, kind="stable")
+        relevance = np.empty(docs.size, dtype=np.float64)
+        relevance[ascending] = self._base(docs[ascending])
+        if docs.size <= _KEPT_SCORES:
+            self._known.update(zip(docs.tolist(), relevance.tolist(), strict=True))
+        if self.bonus:
+            for at, docnum in enumerate(docs.tolist()):
+                extra = self.bonus.get(docnum)
+                if extra is not None:
+                    relevance[at] += extra
+        return relevance
+
+    def score_of(self, docnum: int) -> float:
+        """One document's relevance: kept from the leaders a search ordered."""
+        base = self._known.get(docnum)
+        if base is None:
+            return float(self.relevance_of(np.array([docnum]))[0])
+        extra = self.bonus.get(docnum)
+        return base if extra is None else base + extra
+
+    def _base(self, docs: np.ndarray) -> np.ndarray:
+        """BM25F of the parts, then the bonus of words gathered in the headline: added
+        in the order a whole-index sum took, so each value is the same to the bit."""
+        relevance = np.zeros(docs.size, dtype=np.float64)
+        if self.arrays is None or self.matched is None or docs.size == 0:
+            return relevance
+        masks = [mask[docs] for _, mask in self.clause_masks]
+        for part in self.parts:
+            best = np.zeros(docs.size, dtype=np.float32)
+            for postings, k1, b in part.readings:
+                weights = self.arrays.bm25_weights(part.field, postings, k1, b, docs)
+                if len(part.readings) == 1:
+                    best = weights
+                else:
+                    np.maximum(best, weights, out=best)
+            if part.clause is None:
+                relevance += part.factor * best
+            else:
+                relevance += part.factor * best * masks[part.clause]
+        counts = {name: np.zeros(docs.size, dtype=np.int32) for name in HEADLINE_FIELDS}
+        for name, found in self.in_field.items():
+            for mask in found:
+                counts[name] += mask[docs]
+        if self.in_field:
+            gathered = np.maximum(counts["title"], counts["summary"] * WEIGHTS.lead_share)
+            relevance += gathered * self.headline_word
+        relevance[~self.matched[docs]] = 0.0
+        return relevance
+
 
 def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
-    """The matching documents, their coverage and relevance (BM25F + bonuses).
+    """The matching documents and their coverage, with what their relevance (BM25F +
+    bonuses) is made of.
 
     Clauses are scored in query order until ``deadline`` (``time.thread_time``): a query
     that would take seconds (thousands of expanded terms) answers with what its first
     clauses found, flagged ``timed_out``.
     """
     size = arrays.size
-    relevance = np.zeros(size, dtype=np.float64)
     coverage = np.zeros(size, dtype=np.int32)
     if plan.empty:
         if plan.excluded is None:
-            return Scores(None, coverage, relevance)
+            return Scores(None, coverage)
         # Only exclusions ("-война"): everything else.
-        return Scores(arrays.alive & ~arrays.matching(plan.excluded), coverage, relevance)
+        return Scores(arrays.alive & ~arrays.matching(plan.excluded), coverage)
     required = arrays.alive.copy()
     optional = np.zeros(size, dtype=bool)
     has_optional = timed_out = False
-    # Where each clause has a word: in the headline, in the lead. Counted at the end, over
-    # the matching documents only (adding each clause's mask to a count of every document
-    # cost two passes over 5 MB a clause at a million articles).
+    # Where each clause has a word: in the headline, in the lead (``Scores._base``).
     in_field: dict[str, list[np.ndarray]] = {name: [] for name in HEADLINE_FIELDS}
     # A query of one item asks for a topic, not for one article (``WEIGHTS.topic``).
     topic = WEIGHTS.topic if len(plan.clauses) == 1 else None
-    scored = 0
+    parts: list[_Part] = []
     clause_masks: list[tuple[str, np.ndarray]] = []
     known: dict = {}  # masks of the Whoosh queries matched so far (phrases repeat)
     for clause in plan.clauses:
-        if scored and time.thread_time() > deadline:
+        if clause_masks and time.thread_time() > deadline:
             timed_out = True
             break
-        parts, mask, clause_in = _score_clause(arrays, clause, known, topic)
-        for name, found in clause_in.items():
-            in_field[name].append(found)
-        for ids, weights in parts:  # only where the clause matches
-            relevance[ids] += weights * mask[ids]
+        mask = _score_clause(arrays, clause, known, topic, len(clause_masks), parts, in_field)
         coverage += mask
         clause_masks.append((clause.text, mask))
-        scored += 1
         if clause.required:
             required &= mask
         else:
@@ -98,55 +176,59 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
     if plan.excluded is not None:
         matched &= ~arrays.matching(plan.excluded, known)
     for unit in plan.plain_units:
-        ids, weights = arrays.bm25("exact", unit.surface)
-        relevance[ids] += WEIGHTS.exact_form * weights
-    # Query words gathered in the headline or the lead: what a searcher remembers.
-    docs = np.flatnonzero(matched)
-    counts = {name: np.zeros(docs.size, dtype=np.int32) for name in HEADLINE_FIELDS}
-    for name, masks in in_field.items():
-        for found in masks:
-            counts[name] += found[docs]
-    gathered = np.maximum(counts["title"], counts["summary"] * WEIGHTS.lead_share)
-    relevance[docs] += gathered * (topic.headline_word if topic else WEIGHTS.headline_word)
-    unmatched = ~matched
-    np.copyto(relevance, 0.0, where=unmatched)
-    np.copyto(coverage, 0, where=unmatched)
-    return Scores(matched, coverage, relevance, scored, timed_out, clause_masks)
+        postings = arrays.postings("exact", unit.surface)
+        if postings.ids.size:
+            readings = [(postings, WEIGHTS.k1, WEIGHTS.b)]
+            parts.append(_Part("exact", readings, WEIGHTS.exact_form, None))
+    np.copyto(coverage, 0, where=~matched)
+    return Scores(
+        matched,
+        coverage,
+        len(clause_masks),
+        timed_out,
+        clause_masks,
+        arrays,
+        parts,
+        in_field,
+        topic.headline_word if topic else WEIGHTS.headline_word,
+    )
 
 
 def _score_clause(
-    arrays: IndexArrays, clause: Clause, known: dict, topic: TopicWeights | None = None
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, dict[str, np.ndarray]]:
-    """One clause's BM25F score, as the documents of each word and field with their
-    weights, the documents it matches, and where its words stand (with ``topic``'s BM25
-    parameters and boosts where it has them).
-
-    The score stays in those parts rather than in an array the size of the index: adding
-    such an array, masked, to the relevance of every document cost two passes over 8 MB a
-    clause at a million articles, while most words are held by a few thousand.
-    """
+    arrays: IndexArrays,
+    clause: Clause,
+    known: dict,
+    topic: TopicWeights | None,
+    number: int,
+    parts: list[_Part],
+    in_field: dict[str, list[np.ndarray]],
+) -> np.ndarray:
+    """The documents clause ``number`` matches; its words' postings, to be weighed later,
+    go to ``parts`` (with ``topic``'s BM25 parameters and boosts where it has them), and
+    where its words stand in the headline to ``in_field``."""
     size = arrays.size
-    parts: list[tuple[np.ndarray, np.ndarray]] = []
     clause_in = {name: np.zeros(size, dtype=bool) for name in HEADLINE_FIELDS}
     own = np.zeros(size, dtype=bool)
     for word in clause.words:
         for field_name in word.fields:
+            k1, b = WEIGHTS.k1, WEIGHTS.b
             if topic and field_name in topic.bm25:
-                parameters = topic.bm25[field_name]
-                found = [arrays.bm25(field_name, term, *parameters) for term in word.terms]
-            else:
-                found = [arrays.bm25(field_name, term) for term in word.terms]
-            ids, best = _best_reading([(i, w) for i, w in found if i.size], size)
-            if not ids.size:
+                k1, b = topic.bm25[field_name]
+            found = [arrays.postings(field_name, term) for term in word.terms]
+            readings = [(postings, k1, b) for postings in found if postings.ids.size]
+            if not readings:
                 continue
             boost = WEIGHTS.field_boosts.get(field_name, 1.0)
             if topic:
                 boost = topic.field_boosts.get(field_name, boost)
-            parts.append((ids, boost * word.weight * best))
+            parts.append(_Part(field_name, readings, boost * word.weight, number))
             if word.matches:
-                own[ids] = True
-                if field_name in clause_in:
-                    clause_in[field_name][ids] = True
+                for postings, _, _ in readings:
+                    own[postings.ids] = True
+                    if field_name in clause_in:
+                        clause_in[field_name][postings.ids] = True
+    for name, found in clause_in.items():
+        in_field[name].append(found)
     if clause.match is None:
         mask = own
         if clause.also is not None:
@@ -154,23 +236,7 @@ def _score_clause(
             mask |= arrays.matching(clause.also, known, among=~own)
     else:
         mask = arrays.matching(clause.match, known)
-    return parts, mask, clause_in
-
-
-def _best_reading(
-    found: list[tuple[np.ndarray, np.ndarray]], size: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The documents holding any reading of a word, and the best weight each has (a
-    word read several ways counts once, by its best reading); weights are positive."""
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    best = np.zeros(size, dtype=np.float32)
-    for ids, weights in found:
-        best[ids] = np.maximum(best[ids], weights)
-    ids = np.flatnonzero(best)
-    return ids, best[ids]
+    return mask
 
 
 def order(
@@ -181,11 +247,13 @@ def order(
     sort: str,
     needed: int,
 ) -> np.ndarray:
-    """Document numbers of the first ``needed`` results in the requested order."""
+    """Document numbers of the first ``needed`` results in the requested order; the
+    proximity bonus of the leaders goes to ``scores.bonus``."""
+    scores.bonus = {}
     if matched is None:
         return np.zeros(0, dtype=np.int64)
     docs = np.flatnonzero(matched)
-    coverage, relevance = scores.coverage, scores.relevance
+    coverage = scores.coverage
     if sort != "relevance":
         dates = arrays.dates[docs]
         undated = dates == NO_DATE
@@ -193,40 +261,65 @@ def order(
             keys = np.where(undated, np.iinfo(np.int64).max, -dates)
         else:
             keys = np.where(undated, np.iinfo(np.int64).max, dates)
+        if needed < docs.size:  # only the first ``needed`` dates and their ties
+            first = keys <= np.partition(keys, needed - 1)[needed - 1]
+            docs, keys = docs[first], keys[first]
         # Ties (and undated articles) by coverage, then relevance.
-        return docs[np.lexsort((-relevance[docs], -coverage[docs], keys))][:needed]
-    docs = _leaders(docs, coverage, relevance, max(needed, WEIGHTS.proximity_candidates))
-    docs = _by_relevance(docs, coverage, relevance)
+        relevance = scores.relevance_of(docs)
+        return docs[np.lexsort((-relevance, -coverage[docs], keys))][:needed]
+    top = max(needed, WEIGHTS.proximity_candidates)
+    docs = _candidates(docs, coverage, top)
+    relevance = scores.relevance_of(docs)
+    docs, relevance = _leaders(docs, coverage[docs], relevance, top)
     if len(plan.plain_units) > 1:
-        _proximity_bonus(arrays, docs[: WEIGHTS.proximity_candidates], plan, relevance)
-        docs = _by_relevance(docs, coverage, relevance)
+        near = docs[: WEIGHTS.proximity_candidates]
+        scores.bonus = _proximity_bonus(arrays, near, plan)
+        relevance[: near.size] += [scores.bonus[d] for d in near.tolist()]
+        docs, relevance = _by_relevance(docs, coverage[docs], relevance)
     return docs[:needed]
 
 
-def _leaders(docs: np.ndarray, coverage: np.ndarray, relevance: np.ndarray, top: int) -> np.ndarray:
-    """The ``top`` best documents by (coverage, relevance), and every one tied with the
-    last of them, so that pages never depend on how a partition split a tie."""
+def _candidates(docs: np.ndarray, coverage: np.ndarray, top: int) -> np.ndarray:
+    """The documents that can be among the ``top`` best: those of the highest levels of
+    coverage, down to the level of the ``top``-th (all of that level: relevance, not yet
+    known, decides among them)."""
     if docs.size <= top:
         return docs
     levels = coverage[docs]
     level = -np.partition(-levels, top - 1)[top - 1]
-    above = docs[levels > level]
-    tied = docs[levels == level]
-    rel = relevance[tied]
-    room = top - above.size
-    cut = -np.partition(-rel, room - 1)[room - 1]
-    return np.concatenate([above, tied[rel >= cut]])
+    return docs[levels >= level]
 
 
-def _by_relevance(docs: np.ndarray, coverage: np.ndarray, relevance: np.ndarray) -> np.ndarray:
-    """More clauses matched first, then more relevant; ties in index order."""
-    return docs[np.lexsort((docs, -relevance[docs], -coverage[docs]))]
+def _leaders(
+    docs: np.ndarray, coverage: np.ndarray, relevance: np.ndarray, top: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``top`` best of ``docs`` by (coverage, relevance), and every one tied with the
+    last of them, so that pages never depend on how a partition split a tie; best
+    first."""
+    if docs.size > top:
+        level = -np.partition(-coverage, top - 1)[top - 1]
+        above = coverage > level
+        tied = np.flatnonzero(coverage == level)
+        room = top - int(np.count_nonzero(above))
+        cut = -np.partition(-relevance[tied], room - 1)[room - 1]
+        keep = above
+        keep[tied[relevance[tied] >= cut]] = True
+        docs, coverage, relevance = docs[keep], coverage[keep], relevance[keep]
+    return _by_relevance(docs, coverage, relevance)
 
 
-def _proximity_bonus(
-    arrays: IndexArrays, docs: np.ndarray, plan: Plan, relevance: np.ndarray
-) -> None:
-    """Lift documents whose headline has the query words close together and in order.
+def _by_relevance(
+    docs: np.ndarray, coverage: np.ndarray, relevance: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``docs`` (with their coverage and relevance) with more clauses matched first, then
+    more relevant; ties in index order."""
+    ordered = np.lexsort((docs, -relevance, -coverage))
+    return docs[ordered], relevance[ordered]
+
+
+def _proximity_bonus(arrays: IndexArrays, docs: np.ndarray, plan: Plan) -> dict[int, float]:
+    """The lift of documents whose headline has the query words close together and in
+    order.
 
     Only the headline, and only for the leaders: the bonus reorders near-ties, and
     reading positions for the whole result set would cost more than the search.
@@ -234,12 +327,13 @@ def _proximity_bonus(
     wanted = [frozenset(unit.terms) for unit in plan.plain_units]
     surfaces = {unit.surface for unit in plan.plain_units}
     forms = FormFilter(frozenset().union(*wanted))
+    bonus = {}
     for docnum in docs.tolist():
         matches = list(forms.matches(arrays.title(docnum), positions=True))
         exact = len(surfaces & {word.surface for word, _ in matches})
-        relevance[docnum] += (
-            WEIGHTS.proximity * _closeness(matches, wanted) + WEIGHTS.title_exact * exact
-        )
+        closeness = _closeness(matches, wanted)
+        bonus[docnum] = WEIGHTS.proximity * closeness + WEIGHTS.title_exact * exact
+    return bonus
 
 
 def _closeness(matches, wanted: list[frozenset[str]]) -> float:

@@ -44,6 +44,9 @@ from search.weights import WEIGHTS
 
 #: What the postings cache keeps for a term a segment lacks.
 _NO_POSTINGS = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+# Weights asked for at most one document in this many of the index are looked up by a
+# binary search (``IndexArrays.bm25_weights``).
+_FEW_SHARE = 128
 
 
 @dataclass
@@ -393,14 +396,54 @@ class IndexArrays:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Document numbers holding the term and their BM25 weight in the field."""
         postings = self.postings(field, term)
-        if postings.ids.size == 0:
-            return postings.ids, postings.tf
-        df = postings.ids.size
+        return postings.ids, self.bm25_weights(field, postings, k1, b)
+
+    def bm25_weights(
+        self,
+        field: str,
+        postings: Postings,
+        k1: float = WEIGHTS.k1,
+        b: float = WEIGHTS.b,
+        docs: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The BM25 weights (float32) of a term's postings in the field: of each posting,
+        or of each of ``docs`` (ascending document numbers), 0 where it lacks the term.
+
+        The formula is applied element by element, so a document's weight is the same
+        to the bit whichever way it is asked for. The few of ``docs`` are looked for
+        among the postings, or the few postings among ``docs``; when both are many, the
+        weights are scattered over the index and gathered back, as a search of one
+        sorted array in the other cost 40 ms for 870,000 in 870,000 (at a million
+        articles), the scatter 7 ms.
+        """
+        ids, tf = postings.ids, postings.tf
+        if docs is None:
+            return tf if ids.size == 0 else self._bm25(field, ids.size, ids, tf, k1, b)
+        weights = np.zeros(docs.size, dtype=np.float32)
+        if ids.size == 0 or docs.size == 0:
+            return weights
+        few = max(self.size // _FEW_SHARE, 1)
+        if docs.size <= few:
+            at = np.minimum(np.searchsorted(ids, docs), ids.size - 1)
+            present = ids[at] == docs
+            weights[present] = self._bm25(field, ids.size, docs[present], tf[at[present]], k1, b)
+        elif ids.size <= few:
+            at = np.minimum(np.searchsorted(docs, ids), docs.size - 1)
+            present = docs[at] == ids
+            weights[at[present]] = self._bm25(field, ids.size, ids[present], tf[present], k1, b)
+        else:
+            spread = np.zeros(self.size, dtype=np.float32)
+            spread[ids] = self._bm25(field, ids.size, ids, tf, k1, b)
+            weights = spread[docs]
+        return weights
+
+    def _bm25(
+        self, field: str, df: int, ids: np.ndarray, tf: np.ndarray, k1: float, b: float
+    ) -> np.ndarray:
         idf = math.log(1 + (self.documents - df + 0.5) / (df + 0.5))
-        lengths = self.lengths[field][postings.ids]
+        lengths = self.lengths[field][ids]
         norm = k1 * (1 - b + b * lengths / max(self.average_length[field], 1.0))
-        tf = postings.tf
-        return postings.ids, (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
+        return (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
 
     def docs_mask(self, docnums: Iterable[int]) -> np.ndarray:
         mask = np.zeros(self.size, dtype=bool)

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -201,7 +201,7 @@ class SearchEngine:
             order = ranker.order(arrays, plan, matched, scores, request.sort, needed)
             shown = [(int(d), []) for d in order[first:needed]]
         else:
-            scores, groups = _grouped(arrays, plan, matched, scores, request.sort, needed)
+            groups = _grouped(arrays, plan, matched, scores, request.sort, needed)
             leaders = groups.firsts()
             if request.group == "story":
                 shown = stories.group(arrays.dates, groups, leaders)[first:needed]
@@ -382,20 +382,19 @@ def _grouped(
     scores: ranker.Scores,
     sort: str,
     needed: int,
-) -> tuple[ranker.Scores, duplicates.Groups]:
+) -> duplicates.Groups:
     """The duplicate groups among the leaders, enough of them for ``needed`` hits and for
     the copies of the last one (a copy ranks within ``duplicates.LINK_WINDOW`` of its
-    best): the pool doubles until it holds them. Each try orders a copy of the scores,
-    since ordering adds the proximity bonus to them."""
+    best): the pool doubles until it holds them. The proximity bonus in ``scores`` is
+    that of the last try's leaders."""
     pool = needed + COLLAPSE_POOL
     while True:
-        tried = replace(scores, relevance=scores.relevance.copy())
-        order = ranker.order(arrays, plan, matched, tried, sort, pool)
+        order = ranker.order(arrays, plan, matched, scores, sort, pool)
         groups = duplicates.among(arrays, order)
         firsts = np.flatnonzero(groups.first == np.arange(order.size))
         last = firsts[needed - 1] if firsts.size >= needed else order.size
         if order.size < pool or last + duplicates.LINK_WINDOW < order.size:
-            return tried, groups
+            return groups
         pool *= 2
 
 
@@ -436,7 +435,7 @@ def _hit(
         source=record.source,
         topic=record.topic,
         tags=record.tags,
-        score=round(float(scores.relevance[docnum]), 4),
+        score=round(scores.score_of(docnum), 4),
         missing=scores.missing(docnum),
         duplicates=[_copy(arrays, int(d)) for d in copies],
         story=[_copy(arrays, d) for d in story or ()],
