@@ -100,4 +100,3 @@ def test_order_is_the_sort_of_every_match(engine, few_share, sort, needed):
         assert order.tolist() == expected[:needed].tolist(), query
         for docnum in order.tolist():
             assert scores.score_of(docnum) == relevance[docnum]
-
