@@ -24,17 +24,20 @@ import io
 import pickle
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 
 import numpy as np
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.matching import FilterMatcher, ListMatcher
 
 #: Private attributes of Whoosh's W3 leaf matcher that :func:`read_list` relies on.
 MATCHER_INTERNALS = ("_postfile", "_startoffset", "_length", "_byteids")
 _LENGTH = struct.Struct("!i")
+# A term info of blocks: the W3TermInfo head, then where its list starts and its bytes.
+_TERMINFO = W3TermInfo._struct
+_OFFSET = struct.Struct("!q")
 
 
 def read_list(matcher) -> tuple[np.ndarray, np.ndarray]:
@@ -48,10 +51,29 @@ def read_list(matcher) -> tuple[np.ndarray, np.ndarray]:
             weights.append(matcher.weight())
             matcher.next()
         return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
+    return _decoded(_list_bytes(matcher), matcher._startoffset)
+
+
+def read_terminfo(info: bytes, read: Callable[[int, int], bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`read_list` gives, from a term's W3 term info bytes (as the term table
+    holds them): postings inlined there, or blocks that ``read(offset, length)`` returns
+    from the segment's postings file. No matcher is made, and nothing of Whoosh's file
+    objects is touched, so callers need no lock (``search.termtable.TermLookup``)."""
+    size = _TERMINFO.size
+    if info[0]:  # inlined: (ids, weights or None, values), as ``ListMatcher`` reads them
+        ids, weights, _ = pickle.loads(info[size:])
+        weights = weights or (1.0,) * len(ids)
+        return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
+    (offset,) = _OFFSET.unpack_from(info, size)
+    (length,) = _LENGTH.unpack_from(info, size + _OFFSET.size)
+    return _decoded(read(offset, length), offset)
+
+
+def _decoded(data: bytes, offset: int) -> tuple[np.ndarray, np.ndarray]:
     deltas: list[int] = []
     weights: list[float] = []
     last_id = 0
-    for block in _blocks(matcher):
+    for block in _blocks(data, offset):
         block_deltas, block_weights, _ = block.data()
         # Each block's ids restart from 0: its first delta is its first id.
         deltas.append(block_deltas[0] - last_id)
@@ -80,7 +102,7 @@ def values_at(matcher, docnums: np.ndarray) -> dict[int, bytes]:
             matcher.next()
         return found
     first_id = 0
-    for block in _blocks(matcher):
+    for block in _blocks(_list_bytes(matcher), matcher._startoffset):
         start, end = np.searchsorted(docnums, (first_id, block.max_id + 1))
         first_id = block.max_id + 1
         if start == end:
@@ -113,8 +135,8 @@ class _Block:
         return pickle.loads(zlib.decompress(self.raw) if self.compressed else self.raw)
 
 
-def _blocks(matcher) -> Iterator[_Block]:
-    """The blocks of a ``W3LeafMatcher``'s posting list, their data not yet unpickled."""
+def _list_bytes(matcher) -> bytes:
+    """The bytes of a ``W3LeafMatcher``'s posting list."""
     if not all(hasattr(matcher, name) for name in MATCHER_INTERNALS):
         # Stepping posting by posting would still answer, 20-50x slower, without a word:
         # a Whoosh upgrade that renamed these must fail loudly (whoosh-reloaded is pinned).
@@ -127,9 +149,14 @@ def _blocks(matcher) -> Iterator[_Block]:
     size = matcher._length
     if isinstance(size, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
         (size,) = size
-    data = matcher._postfile.get(matcher._startoffset, size)
+    return matcher._postfile.get(matcher._startoffset, size)
+
+
+def _blocks(data: bytes, offset: int) -> Iterator[_Block]:
+    """The blocks of a posting list's bytes (read from ``offset``), their data not yet
+    unpickled."""
     if data[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
-        raise ValueError(f"no posting list at offset {matcher._startoffset}")
+        raise ValueError(f"no posting list at offset {offset}")
     stream = io.BytesIO(data)
     position = len(WHOOSH3_HEADER_MAGIC)
     while position < len(data):

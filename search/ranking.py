@@ -29,10 +29,9 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.searching import Searcher
 
-from search import blocks, checksums, phrases, segments
+from search import checksums, phrases, segments
 from search.caches import ByteLRU, limit_bytes
 from search.duplicates import FINGERPRINT_BYTES
 from search.durable import INDEX_NAME
@@ -174,7 +173,7 @@ class IndexArrays:
         cache, _ = _caches()
         ids_parts, tf_parts = [], []
         encoded = term.encode("utf-8")
-        for segment, (leaf, offset), lookup in zip(
+        for segment, (_, offset), lookup in zip(
             self.segments, self.leaves, self._lookups, strict=True
         ):
             kept = segment.frequent
@@ -183,7 +182,7 @@ class IndexArrays:
                 key = (segment.segment_id, field, term)
                 found = cache.get(key)
                 if found is None:
-                    found = self._read_postings(leaf, lookup, field, encoded)
+                    found = self._read_postings(lookup, field, encoded)
                     cache.put(key, found)
             if found[0].size:
                 ids_parts.append(np.add(found[0], offset, dtype=np.int64))  # one copy
@@ -197,24 +196,13 @@ class IndexArrays:
             ids, tf = ids[live], tf[live]
         return Postings(ids, tf)
 
-    def _read_postings(
-        self, leaf, lookup: TermLookup, field: str, term: bytes
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _read_postings(self, lookup: TermLookup, field: str, term: bytes) -> tuple:
         """A term's postings in one segment, read from its file (``_NO_POSTINGS`` when the
         segment lacks the term)."""
-        info = lookup.info(field, term)
-        if info is None:
+        found = lookup.postings(field, term)
+        if found is None:
             return _NO_POSTINGS
-        terms = leaf._terms
-        with self._whoosh:
-            matcher = terms._codec.postings_reader(
-                terms._postfile,
-                W3TermInfo.from_bytes(info),
-                leaf.schema[field].format,
-                term=(field, term),
-            )
-            ids, tf = blocks.read_list(matcher)
-        return ids.astype(np.int32), tf
+        return found[0].astype(np.int32), found[1]
 
     def title(self, docnum: int) -> str:
         """A document's title, kept once read: the leaders of many queries are the same

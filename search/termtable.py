@@ -18,10 +18,13 @@ from hashlib import blake2b
 import numpy as np
 from whoosh.system import pack_ushort
 
+from search import blocks
+
 #: Private attributes of Whoosh's term table readers read here.
 TABLE_INTERNALS = {
-    "W3TermsReader": ("_fieldmap", "_tindex", "_codec", "_postfile"),
+    "W3TermsReader": ("_fieldmap", "_tindex", "_postfile"),
     "OrderedHashReader": ("dbfile", "endofdata", "tables", "hashfn"),
+    "StructFile": ("file",),
     "SubFile": ("_file", "_offset"),
 }
 
@@ -189,6 +192,21 @@ class TermLookup:
         self._tables = table.tables
         self._hash = table.hashfn
         self._fieldmap = terms._fieldmap
+        postings = terms._postfile.file  # the postings file, in the same compound file
+        self._postings_fd = postings._file.fileno()
+        self._postings_base = postings._offset
+
+    def postings(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+        """The term's document numbers (int64) and weights (float32) in the segment, or
+        None when it lacks the term: read with ``os.pread``, as the term info, without
+        Whoosh's matcher or its file objects (which one thread at a time may use)."""
+        info = self.info(field, term)
+        if info is None:
+            return None
+        return blocks.read_terminfo(info, self._read_postings)
+
+    def _read_postings(self, offset: int, length: int) -> bytes:
+        return os.pread(self._postings_fd, length, self._postings_base + offset)
 
     def info(self, field: str, term: bytes) -> bytes | None:
         """The term info bytes of ``term`` in ``field``, or None when the segment lacks it."""

@@ -17,6 +17,8 @@ from whoosh.codec.whoosh3 import W3PerDocReader, W3TermsReader
 from whoosh.columns import FixedBytesColumn, NumericColumn, VarBytesColumn
 from whoosh.filedb import compound
 from whoosh.filedb.filetables import OrderedHashReader
+from whoosh.filedb.structfile import StructFile
+from whoosh.matching import FilterMatcher
 from whoosh.reading import SegmentReader
 
 from search import caches, frequent, indexer, layout, ranking, segments, termtable
@@ -32,6 +34,7 @@ OWNERS = {
     "FixedBytesColumn.Reader": FixedBytesColumn.Reader,
     "VarBytesColumn.Reader": VarBytesColumn.Reader,
     "SubFile": compound.SubFile,
+    "StructFile": StructFile,
 }
 
 
@@ -83,6 +86,7 @@ def test_whoosh_internals_read_here_exist(owner, updated_index):
         "VarBytesColumn.Reader": leaf.column_reader("source", translate=False),
         "FixedBytesColumn.Reader": leaf.column_reader("fingerprint", translate=False),
         "SubFile": leaf._terms._tindex.dbfile.file,
+        "StructFile": leaf._terms._postfile,
     }
     assert isinstance(instances[owner], OWNERS[owner])
     for name in INTERNALS[owner]:
@@ -102,6 +106,30 @@ def test_term_lookup_finds_what_whoosh_finds_and_nothing_else(updated_index):
                     assert lookup.info(field, missing) is None
         assert present > 50
         assert lookup.info("no such field", b"x") is None
+
+
+def test_term_lookup_reads_the_postings_whoosh_reads(updated_index):
+    """Read with ``os.pread`` from the term info, each posting list (inlined or in
+    blocks) is what Whoosh's matcher gives, with no lock held."""
+    kinds = set()
+    for leaf in leaves(updated_index):
+        lookup = termtable.TermLookup(leaf)
+        for (field, term), info in leaf._terms.items():
+            ids, weights = lookup.postings(field, term)
+            matcher = leaf.postings(field, term)
+            if isinstance(matcher, FilterMatcher):  # deletions skipped: callers drop them
+                matcher = matcher.child
+                matcher.reset()  # (the filter stepped it past a deleted first document)
+            expected_ids, expected_weights = [], []
+            while matcher.is_active():
+                expected_ids.append(matcher.id())
+                expected_weights.append(matcher.weight())
+                matcher.next()
+            assert ids.tolist() == expected_ids, (field, term)
+            assert weights.tolist() == expected_weights, (field, term)
+            kinds.add(info.is_inlined())
+            assert lookup.postings(field, term + b"x") is None or (field, term + b"x") in leaf
+    assert kinds == {True, False}  # (lists of many blocks: test_blocks)
 
 
 def test_arrays_equal_whooshs_own_reads(updated_index):
