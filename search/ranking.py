@@ -425,10 +425,18 @@ class IndexArrays:
             weights = spread[docs]
         return weights
 
+    def bm25_bound(self, postings: Postings, k1: float = WEIGHTS.k1) -> float:
+        """A bound above every BM25 weight of the term: ``tf / (tf + norm)`` stays
+        below 1, so a weight below ``idf * (k1 + 1)``."""
+        return self._idf(postings.ids.size) * (k1 + 1)
+
+    def _idf(self, df: int) -> float:
+        return math.log(1 + (self.documents - df + 0.5) / (df + 0.5))
+
     def _bm25(
         self, field: str, df: int, ids: np.ndarray, tf: np.ndarray, k1: float, b: float
     ) -> np.ndarray:
-        idf = math.log(1 + (self.documents - df + 0.5) / (df + 0.5))
+        idf = self._idf(df)
         lengths = self.lengths[field][ids]
         norm = k1 * (1 - b + b * lengths / max(self.average_length[field], 1.0))
         return (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)

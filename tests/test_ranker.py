@@ -3,11 +3,14 @@ relevance of a whole-index sum, to the bit, whichever way each weight is looked 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from search import ranker, ranking
 from search.searching import SearchEngine, SearchRequest
+from tests.conftest import build_index
 
 QUERIES = [
     "переговоры",  # one item: the topic weights
@@ -77,9 +80,15 @@ def test_relevance_of_any_documents_is_the_whole_index_sum(engine, few_share, qu
 
 @pytest.mark.parametrize("sort", ["relevance", "date", "date_asc"])
 @pytest.mark.parametrize("needed", [1, 3, 25])
-def test_order_is_the_sort_of_every_match(engine, few_share, sort, needed):
+@pytest.mark.parametrize("prune_factor", [0, 8])
+def test_order_is_the_sort_of_every_match(
+    engine, few_share, monkeypatch, sort, needed, prune_factor
+):
     """The first ``needed`` are those of a sort of all matches, weighed whole (with the
-    proximity bonus of the leaders that the order gave them)."""
+    proximity bonus of the leaders that the order gave them), whether or not the bounds
+    of relevance pruned the candidates (factor 0: every level is pruned)."""
+    monkeypatch.setattr(ranker, "_PRUNE_FACTOR", prune_factor)
+    monkeypatch.setattr(ranker, "WEIGHTS", replace(ranker.WEIGHTS, proximity_candidates=2))
     for query in QUERIES:
         found = engine.match(SearchRequest(q=query))
         arrays, scores = found.arrays, found.scores
@@ -100,3 +109,47 @@ def test_order_is_the_sort_of_every_match(engine, few_share, sort, needed):
         assert order.tolist() == expected[:needed].tolist(), query
         for docnum in order.tolist():
             assert scores.score_of(docnum) == relevance[docnum]
+
+
+def test_pruning_drops_only_what_cannot_lead(engine, few_share):
+    """``may_reach`` keeps every document whose relevance reaches the ``room``-th best,
+    and drops some of the others when the bounds allow."""
+    dropped = 0
+    for query in QUERIES:
+        found = engine.match(SearchRequest(q=query))
+        scores = found.scores
+        docs = np.flatnonzero(found.matched)
+        level = scores.coverage[docs].max()
+        tied = docs[scores.coverage[docs] == level]
+        relevance = whole_index_relevance(scores)[tied]
+        for room in (1, 2, 3, 5, 8, 13, 21):
+            if tied.size <= room:
+                continue
+            kept = scores.may_reach(tied, room)
+            cut = np.sort(relevance)[::-1][room - 1]
+            assert set(tied[relevance >= cut].tolist()) <= set(kept.tolist()), query
+            dropped += tied.size - kept.size
+    assert dropped > 0
+
+
+def test_a_document_behind_on_the_rarer_word_is_kept_when_the_other_can_lift_it(tmp_path):
+    """The rarer word is weighed first; a document far behind on it but far ahead on the
+    other word ends first, and pruning after the first word must not drop it."""
+    filler = "текст"
+
+    def body(alpha: int, beta: int) -> str:
+        return " ".join(["альфа"] * alpha + ["бета"] * beta + [filler] * (40 - alpha - beta))
+
+    articles = [dict(id=f"d{n}", title=f"Заметка {n}", text=body(5, 1)) for n in range(9)]
+    articles.append(dict(id="x", title="Заметка x", text=body(1, 20)))
+    articles.append(dict(id="b", title="Заметка b", text=body(0, 3)))
+    articles += [dict(id=f"f{n}", title=f"Заметка f{n}", text=body(0, 0)) for n in range(20)]
+    engine = SearchEngine(build_index(tmp_path, articles))
+    found = engine.match(SearchRequest(q="альфа бета"))
+    scores = found.scores
+    tied = np.flatnonzero(found.matched & (found.scores.coverage == 2))
+    relevance = whole_index_relevance(scores)[tied]
+    first = int(tied[np.argmax(relevance)])
+    assert found.arrays.stored_fields(first)["id"] == "x"
+    kept = scores.may_reach(tied, 1)
+    assert first in kept.tolist()
