@@ -36,7 +36,7 @@ from search.caches import ByteLRU, limit_bytes
 from search.duplicates import FINGERPRINT_BYTES
 from search.durable import INDEX_NAME
 from search.layout import ARRAYS
-from search.results import FacetCount
+from search.results import FacetCount, Facets
 from search.segments import NO_DATE as NO_DATE
 from search.termtable import TermLookup, term_hashes
 from search.weights import WEIGHTS
@@ -46,6 +46,7 @@ _NO_POSTINGS = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 # Weights asked for at most one document in this many of the index are looked up by a
 # binary search (``IndexArrays.bm25_weights``).
 _FEW_SHARE = 128
+FACETS = ("source", "topic")  # the categories counted for a search's facets
 
 
 @dataclass
@@ -97,6 +98,7 @@ class IndexArrays:
         (see ``segments.load``)."""
         self._searcher = searcher
         self._reader = reader = searcher.reader()
+        self._everything: _Tally | None = None  # the facets of every live document
         self._whoosh = threading.RLock()  # every read of the searcher (see the module doc)
         self.folder = folder
         self.size = reader.doc_count_all()
@@ -132,6 +134,7 @@ class IndexArrays:
         self.dates = self._joined([s.dates for s in self.segments], np.int64)
         self.undated = self.dates == NO_DATE
         self.years = self._joined([s.years for s in self.segments], np.int16)
+        self._year_slots = int(self.years.max(initial=0)) + 1  # (tallies of equal length)
 
     def _joined(self, parts: list[np.ndarray], dtype=np.float32) -> np.ndarray:
         """One array over all documents: a single segment's own (mapped) array, unjoined."""
@@ -448,27 +451,74 @@ class IndexArrays:
             mask[ids] = True
         return mask
 
-    def facet_counts(self, name: str, docs: np.ndarray) -> list[FacetCount]:
-        """How many of ``docs`` (document numbers) have each value of the category."""
-        codes, values = self.categories[name]
-        selected = codes[docs]
-        counts = np.bincount(selected[selected >= 0], minlength=len(values))
-        found = [FacetCount(values[code], int(count)) for code, count in enumerate(counts) if count]
-        found.sort(key=lambda item: (-item.count, item.value))
-        return found
+    def facets(self, matched: np.ndarray) -> Facets:
+        """The facets of the matching documents (live ones, as a mask).
 
-    def year_counts(self, docs: np.ndarray) -> list[FacetCount]:
-        """How many of ``docs`` (document numbers) are of each year, latest first."""
-        selected = self.years[docs]
-        selected = selected[selected > 0].astype(np.int64)
-        if selected.size == 0:
-            return []
-        first = int(selected.min())
-        counts = np.bincount(selected - first)
-        return [
-            FacetCount(first + int(offset), int(counts[offset]))
-            for offset in np.flatnonzero(counts)[::-1]
+        A query of common words matches most of the index (900,000 of a million
+        articles for many known-item queries, whose words are optional): then the
+        facets of everything, counted once for the generation, less those of the
+        documents not matched, which are few. Counting the matches themselves took
+        10 ms a query at a million articles.
+        """
+        if np.count_nonzero(matched) > self.documents // 2:
+            tally = self._tally_all().less(self._tally(np.flatnonzero(self.alive & ~matched)))
+        else:
+            tally = self._tally(np.flatnonzero(matched))
+        return tally.facets(
+            {name: values for name, (_, values) in self.categories.items() if name in FACETS}
+        )
+
+    def _tally(self, docs: np.ndarray) -> _Tally:
+        counts = {}
+        for name in FACETS:
+            codes, values = self.categories[name]
+            selected = codes[docs]
+            counts[name] = np.bincount(selected[selected >= 0], minlength=len(values))
+        years = np.bincount(self.years[docs].astype(np.int64), minlength=self._year_slots)
+        return _Tally(counts, years, int(np.count_nonzero(self.undated[docs])))
+
+    def _tally_all(self) -> _Tally:
+        """The tally of every live document, counted once (racing threads count it
+        alike, and either count may stay)."""
+        if self._everything is None:
+            self._everything = self._tally(np.flatnonzero(self.alive))
+        return self._everything
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """Counts of each facet value among some documents: by category code, by year."""
+
+    categories: dict[str, np.ndarray]
+    years: np.ndarray  # by year; 0 for the undated
+    undated: int
+
+    def less(self, other: _Tally) -> _Tally:
+        return _Tally(
+            {name: counts - other.categories[name] for name, counts in self.categories.items()},
+            self.years - other.years,
+            self.undated - other.undated,
+        )
+
+    def facets(self, values: dict[str, list[str]]) -> Facets:
+        found = {}
+        for name, counts in self.categories.items():
+            found[name] = sorted(
+                (
+                    FacetCount(values[name][code], int(count))
+                    for code, count in enumerate(counts)
+                    if count
+                ),
+                key=lambda item: (-item.count, item.value),
+            )
+        years = [
+            FacetCount(int(year), int(self.years[year]))
+            for year in np.flatnonzero(self.years)[::-1]
+            if year > 0
         ]
+        return Facets(
+            source=found["source"], topic=found["topic"], year=years, undated=self.undated
+        )
 
 
 def _phrase_in_segment(

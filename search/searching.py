@@ -187,6 +187,7 @@ class SearchEngine:
         filtered = self._filter_mask(arrays, request, parsed)
         if matched is not None and filtered is not None:
             matched &= filtered
+            np.copyto(scores.coverage, 0, where=~filtered)  # 0 outside the matches
         return Match(arrays, plan, scores, matched, corrected, did_you_mean)
 
     def search(self, request: SearchRequest) -> SearchResult:
@@ -345,18 +346,7 @@ def _has_filters(request: SearchRequest, parsed) -> bool:
 
 
 def _facets(arrays: IndexArrays, matched: np.ndarray | None) -> Facets:
-    """The facets of the matching articles, counted over their document numbers, found
-    once: selecting by the mask four times passed over it eight times (100 known-item
-    queries at a million articles: mean 129 -> 118 ms)."""
-    if matched is None:
-        return Facets()
-    docs = np.flatnonzero(matched)
-    return Facets(
-        source=arrays.facet_counts("source", docs),
-        topic=arrays.facet_counts("topic", docs),
-        year=arrays.year_counts(docs),
-        undated=int(np.count_nonzero(arrays.undated[docs])),
-    )
+    return Facets() if matched is None else arrays.facets(matched)
 
 
 def _record(stored: dict) -> Record:

@@ -3,6 +3,7 @@ relevance of a whole-index sum, to the bit, whichever way each weight is looked 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 import numpy as np
@@ -81,8 +82,9 @@ def test_relevance_of_any_documents_is_the_whole_index_sum(engine, few_share, qu
 @pytest.mark.parametrize("sort", ["relevance", "date", "date_asc"])
 @pytest.mark.parametrize("needed", [1, 3, 25])
 @pytest.mark.parametrize("prune_factor", [0, 8])
+@pytest.mark.parametrize("filters", [{}, {"source": "ТАСС"}])
 def test_order_is_the_sort_of_every_match(
-    engine, few_share, monkeypatch, sort, needed, prune_factor
+    engine, few_share, monkeypatch, sort, needed, prune_factor, filters
 ):
     """The first ``needed`` are those of a sort of all matches, weighed whole (with the
     proximity bonus of the leaders that the order gave them), whether or not the bounds
@@ -90,7 +92,7 @@ def test_order_is_the_sort_of_every_match(
     monkeypatch.setattr(ranker, "_PRUNE_FACTOR", prune_factor)
     monkeypatch.setattr(ranker, "WEIGHTS", replace(ranker.WEIGHTS, proximity_candidates=2))
     for query in QUERIES:
-        found = engine.match(SearchRequest(q=query))
+        found = engine.match(SearchRequest(q=query, **filters))
         arrays, scores = found.arrays, found.scores
         order = ranker.order(arrays, found.plan, found.matched, scores, sort, needed)
         docs = np.flatnonzero(found.matched)
@@ -153,3 +155,31 @@ def test_a_document_behind_on_the_rarer_word_is_kept_when_the_other_can_lift_it(
     assert found.arrays.stored_fields(first)["id"] == "x"
     kept = scores.may_reach(tied, 1)
     assert first in kept.tolist()
+
+
+@pytest.mark.parametrize("query", ["переговоры | газа", "-зимбабве", "Женеве", "газа"])
+def test_facets_count_the_matches(engine, query):
+    """Facets counted directly (few matches) or as everything less the rest (most of the
+    index matched) are the stored fields' own counts."""
+    found = engine.match(SearchRequest(q=query))
+    arrays, docs = found.arrays, np.flatnonzero(found.matched)
+    stored = [arrays.stored_fields(d) for d in docs.tolist()]
+    facets = arrays.facets(found.matched)
+
+    def counted(values) -> list[tuple]:
+        counts = Counter(v for v in values if v)
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+    assert [(f.value, f.count) for f in facets.source] == counted(s.get("source") for s in stored)
+    assert [(f.value, f.count) for f in facets.topic] == counted(s.get("topic") for s in stored)
+    dates = [s.get("date") for s in stored]
+    years = sorted(Counter(d.year for d in dates if d).items(), reverse=True)
+    assert [(f.value, f.count) for f in facets.year] == years
+    assert facets.undated == sum(d is None for d in dates)
+
+
+def test_facets_of_most_of_the_index_are_counted_from_the_rest(engine):
+    found = engine.match(SearchRequest(q="-зимбабве"))
+    assert np.count_nonzero(found.matched) > found.arrays.documents // 2
+    assert len(found.arrays.facets(found.matched).source) > 1
+    assert found.arrays._everything is not None  # counted once, then less the rest
