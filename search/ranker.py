@@ -339,7 +339,7 @@ def _candidates(matched: np.ndarray, scores: Scores, top: int) -> np.ndarray:
     them, then partitioning their levels, cost several milliseconds.
     """
     coverage = scores.coverage  # 0 outside the matches (``SearchEngine.match``)
-    counts = np.bincount(coverage)
+    counts = np.bincount(coverage, minlength=1)  # (an empty index has no level)
     counts[0] -= coverage.size - int(np.count_nonzero(matched))
     at_least = np.cumsum(counts[::-1])[::-1]  # matching documents at each level or above
     if at_least[0] <= top:
