@@ -1,10 +1,12 @@
 """Ranking: how well each document answers a plan, and the order of the results.
 
-Every document of the index is scored at once with NumPy (``ranking.IndexArrays``):
-BM25 per field with the title above the lead above the body (BM25F), the best reading
-of an ambiguous word counting once, plus the form typed. A document holding more of
-the query's clauses ranks first whatever its score (coverage, then relevance, sorted
-apart with a lexsort: a single float packing both wrapped around on long queries).
+What a query matches, and how many of its clauses each document holds, is worked out
+for the whole index at once with NumPy masks (``ranking.IndexArrays``); relevance only
+for the documents that can lead (``Scores``): BM25 per field with the title above the
+lead above the body (BM25F), the best reading of an ambiguous word counting once, plus
+the form typed. A document holding more of the query's clauses ranks first whatever its
+score (coverage, then relevance, sorted apart with a lexsort: a single float packing
+both wrapped around on long queries).
 Among the leaders, query words standing close and in order in the headline, and in
 the form typed, lift a document further. A query of one item asks for a topic, and is
 scored with ``WEIGHTS.topic``: the body counts more and its repeats keep counting.

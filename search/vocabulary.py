@@ -37,7 +37,7 @@ class IndexVocabulary:
         )
 
     def within_two(self, form: str) -> list[str]:
-        return self.arrays.terms_within("exact", form, 2, prefix=2)
+        return self.arrays.forms_within(form, 2, prefix=2)
 
     def together(self, form: str, others: list[str]) -> int:
         found = self._mask(form)

@@ -378,7 +378,8 @@ def test_terms_are_listed_from_every_segment_whatever_order_its_fields_are_in(
         for prefix in ("я", "ящ", "яст", "с"):
             expected = [t for t in every if t.startswith(prefix)]
             assert sorted(arrays.expand_prefix(field, prefix, 100)) == expected, (field, prefix)
-        for word in ("ящики", "ястребы", "ярмарки", "склады"):
-            near = [t for t in every if t[:2] == word[:2] and distance(t, word, limit=2) <= 2]
-            assert arrays.terms_within(field, word, 2, prefix=2) == near, (field, word)
+        if field == "exact":  # the vocabulary of the segments' arrays
+            for word in ("ящики", "ястребы", "ярмарки", "склады"):
+                near = [t for t in every if t[:2] == word[:2] and distance(t, word, limit=2) <= 2]
+                assert near and arrays.forms_within(word, 2, prefix=2) == near, word
     assert {"ящик", "ястреб", "ящерица", "ящерка"} <= set(arrays.expand_prefix("title", "я", 100))
