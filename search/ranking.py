@@ -336,7 +336,7 @@ class IndexArrays:
         11 letters took 5.3 s over 41 segments at a million articles.
         """
         dfa = Automata.levenshtein_dfa(text, distance, prefix)
-        cursor = _TermsCursor([segment.terms for segment in self.segments])
+        cursor = _TermsCursor([segment.terms for segment in self.segments], text[:prefix])
         return list(Automata.find_matches(dfa, cursor))
 
     def expand_prefix(self, field: str, prefix: str, limit: int) -> list[str]:
@@ -532,14 +532,19 @@ class _Tally:
 
 class _TermsCursor:
     """A cursor over the union of sorted term lists, as ``Automata.find_matches`` steps
-    with it: at the least term of any list not before the last one looked for. Stepping
-    the automaton once over the union, not once a segment, made a typo's neighbours
-    two edits away five times as quick over 41 segments."""
+    with it: at the least term of any list not before the last one looked for, among
+    those starting with ``prefix``. Stepping the automaton once over the union, not once
+    a segment, made a typo's neighbours two edits away five times as quick over 41
+    segments."""
 
-    def __init__(self, lists: list[Terms]):
+    def __init__(self, lists: list[Terms], prefix: str):
         self._lists = lists
-        self._at = [0] * len(lists)
-        self._current = [terms[0] if len(terms) else None for terms in lists]
+        self._ranges = [list(terms.prefix_range(prefix)) for terms in lists]
+        self._current = [self._term(number) for number in range(len(lists))]
+
+    def _term(self, number: int) -> str | None:
+        at, end = self._ranges[number]
+        return self._lists[number][at] if at < end else None
 
     def text(self) -> str | None:
         return min((term for term in self._current if term is not None), default=None)
@@ -547,9 +552,9 @@ class _TermsCursor:
     def find(self, string: str) -> None:
         for number, term in enumerate(self._current):
             if term is not None and term < string:
-                terms = self._lists[number]
-                at = self._at[number] = bisect_left(terms, string, lo=self._at[number])
-                self._current[number] = terms[at] if at < len(terms) else None
+                span = self._ranges[number]
+                span[0] = bisect_left(self._lists[number], string, lo=span[0], hi=span[1])
+                self._current[number] = self._term(number)
 
 
 def _phrase_in_segment(
