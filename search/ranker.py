@@ -25,8 +25,8 @@ from search.ranking import NO_DATE, IndexArrays, Postings
 from search.weights import WEIGHTS, TopicWeights
 
 HEADLINE_FIELDS = ("title", "summary")
-# Relevance asked for at most this many documents at once is kept for later questions
-# (the leaders of a search, then its hits).
+# Relevance asked for is kept for later questions up to this many documents (the leaders
+# of a search, then its hits).
 _KEPT_SCORES = 10_000
 # A level of coverage with more than this many documents a place is pruned by the bounds
 # of relevance (``Scores.may_reach``).
@@ -93,7 +93,7 @@ class Scores:
         ascending = np.argsort(docs, kind="stable")
         relevance = np.empty(docs.size, dtype=np.float64)
         relevance[ascending] = self._base(docs[ascending])
-        if docs.size <= _KEPT_SCORES:
+        if len(self._known) + docs.size <= _KEPT_SCORES:  # (not an export's every row)
             self._known.update(zip(docs.tolist(), relevance.tolist(), strict=True))
         if self.bonus:
             for at, docnum in enumerate(docs.tolist()):
