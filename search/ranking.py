@@ -120,10 +120,15 @@ class IndexArrays:
         self._starts = [offset for _, offset in self.leaves]
         self._lookups = [TermLookup(leaf) for leaf, _ in self.leaves]
         self.alive = np.ones(self.size, dtype=bool)
+        # The live documents of each segment that has deletions (a view of ``alive``).
+        self._segment_alive: list[np.ndarray | None] = []
         for leaf, offset in self.leaves:
+            live = None
             if leaf.has_deletions():
                 deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int64)
                 self.alive[offset + deleted] = False
+                live = self.alive[offset : offset + leaf.doc_count_all()]
+            self._segment_alive.append(live)
         self.has_deletions = not bool(self.alive.all())
         self.documents = int(self.alive.sum())
         self.lengths: dict[str, np.ndarray] = {}
@@ -176,10 +181,10 @@ class IndexArrays:
         an update. Joining them is a NumPy concatenation.
         """
         cache, _ = _caches()
-        ids_parts, tf_parts = [], []
+        parts = []
         encoded = term.encode("utf-8")
-        for segment, (_, offset), lookup in zip(
-            self.segments, self.leaves, self._lookups, strict=True
+        for segment, (_, offset), lookup, alive in zip(
+            self.segments, self.leaves, self._lookups, self._segment_alive, strict=True
         ):
             kept = segment.frequent
             found = None if kept is None else kept.get(field, term)
@@ -189,17 +194,23 @@ class IndexArrays:
                 if found is None:
                     found = self._read_postings(lookup, field, encoded)
                     cache.put(key, found)
-            if found[0].size:
-                ids_parts.append(np.add(found[0], offset, dtype=np.int64))  # one copy
-                tf_parts.append(found[1])
-        if not ids_parts:
-            return Postings(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        ids = np.concatenate(ids_parts) if len(ids_parts) > 1 else ids_parts[0]
-        tf = np.concatenate(tf_parts) if len(tf_parts) > 1 else tf_parts[0]
-        if self.has_deletions:
-            live = self.alive[ids]
-            ids, tf = ids[live], tf[live]
-        return Postings(ids, tf)
+            ids, tf = found
+            if alive is not None and ids.size:  # deletions dropped where there are some
+                live = alive[ids]
+                ids, tf = ids[live], tf[live]
+            if ids.size:
+                parts.append((ids, tf, offset))
+        # Joined into arrays made once: a common word's postings are 900,000 at a million
+        # articles, and each pass over them (a copy, a mask of the live ones) cost 1-2 ms.
+        total = sum(ids.size for ids, _, _ in parts)
+        joined_ids = np.empty(total, dtype=np.int64)
+        joined_tf = np.empty(total, dtype=np.float32)
+        at = 0
+        for ids, tf, offset in parts:
+            np.add(ids, offset, out=joined_ids[at : at + ids.size])
+            joined_tf[at : at + ids.size] = tf
+            at += ids.size
+        return Postings(joined_ids, joined_tf)
 
     def _read_postings(self, lookup: TermLookup, field: str, term: bytes) -> tuple:
         """A term's postings in one segment, read from its file (``_NO_POSTINGS`` when the

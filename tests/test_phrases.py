@@ -140,3 +140,22 @@ def test_positions_read_once_serve_later_searches_among_other_documents(
     assert np.array_equal(arrays.matching(query, among=masks[0]), expected & masks[0])
     again = [cache.get((segment.segment_id, phrase)) for segment in arrays.segments]
     assert all(a is b for a, b in zip(kept, again, strict=True))  # nothing read again
+
+
+def test_postings_are_the_live_postings_whoosh_steps_through(engine: SearchEngine):
+    """A term's postings over all segments, deletions dropped where a segment has them,
+    are Whoosh's own (global numbers, weights)."""
+    arrays = engine.arrays()
+    for field in ("title", "text"):
+        for word in WORDS:
+            term = lemmas(word)[0]
+            expected_ids, expected_weights = [], []
+            with arrays._whoosh:
+                matcher = arrays._reader.postings(field, term)
+                while matcher.is_active():
+                    expected_ids.append(matcher.id())
+                    expected_weights.append(matcher.weight())
+                    matcher.next()
+            postings = arrays.postings(field, term)
+            assert postings.ids.tolist() == expected_ids, (field, term)
+            assert postings.tf.tolist() == expected_weights, (field, term)
