@@ -29,14 +29,14 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 import numpy as np
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
 from whoosh.matching import FilterMatcher, ListMatcher
+
+from search.codec import TERMINFO
 
 #: Private attributes of Whoosh's W3 leaf matcher that :func:`read_list` relies on.
 MATCHER_INTERNALS = ("_postfile", "_startoffset", "_length", "_byteids")
 _LENGTH = struct.Struct("!i")
-# A term info of blocks: the W3TermInfo head, then where its list starts and its bytes.
-_TERMINFO = W3TermInfo._struct
 _OFFSET = struct.Struct("!q")
 
 
@@ -59,7 +59,7 @@ def read_terminfo(info: bytes, read: Callable[[int, int], bytes]) -> tuple[np.nd
     holds them): postings inlined there, or blocks that ``read(offset, length)`` returns
     from the segment's postings file. No matcher is made, and nothing of Whoosh's file
     objects is touched, so callers need no lock (``search.termtable.TermLookup``)."""
-    size = _TERMINFO.size
+    size = TERMINFO.size
     if info[0]:  # inlined: (ids, weights or None, values), as ``ListMatcher`` reads them
         ids, weights, _ = pickle.loads(info[size:])
         weights = weights or (1.0,) * len(ids)

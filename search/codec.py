@@ -58,7 +58,8 @@ COMPRESS_MIN = 200  # pickled block data shorter than this is stored uncompresse
 COMPRESSION = 4
 _CRC_HASH = 1  # filetables' hash type number for CRC-32
 
-_TERMINFO = W3TermInfo._struct
+#: The head of a W3TermInfo; a term info of blocks goes on with their offset and length.
+TERMINFO = W3TermInfo._struct
 
 
 def dumps(obj) -> bytes:
@@ -156,7 +157,7 @@ def inlined_terminfo(
     mini = _mini_weights(weights)
     if mini is not None and not isinstance(mini, tuple):
         mini = (mini,) * len(weights)
-    head = _TERMINFO.pack(
+    head = TERMINFO.pack(
         1, sum(weights), len(ids), minlength, maxlength, max(weights), ids[0], ids[-1]
     )
     return head + dumps((tuple(ids), mini, tuple(values) if values else (None,) * len(ids)))
@@ -165,7 +166,7 @@ def inlined_terminfo(
 def single_terminfo(docnum: int, weight: float, value: bytes | None, length: int) -> bytes:
     """:func:`inlined_terminfo` of a posting list of one posting (most terms), sooner."""
     mini = None if weight == 1 else (float(weight),)
-    head = _TERMINFO.pack(1, weight, 1, length, length, weight, docnum, docnum)
+    head = TERMINFO.pack(1, weight, 1, length, length, weight, docnum, docnum)
     return head + dumps(((docnum,), mini, (value,)))
 
 
@@ -178,7 +179,7 @@ def postings_terminfo(
     length: int,
 ) -> bytes:
     """W3TermInfo bytes pointing to posting blocks at ``offset`` in the postings file."""
-    head = _TERMINFO.pack(
+    head = TERMINFO.pack(
         0, sum(weights), len(ids), minlength, maxlength, max(weights), ids[0], ids[-1]
     )
     return head + pack_long(offset) + pack_int(length)
@@ -232,7 +233,7 @@ def moved_terminfo(info: bytes, offset: int) -> bytes:
     """W3TermInfo bytes of ``write_term`` with its blocks ``offset`` bytes further on."""
     if not offset or info[0]:  # (the first byte holds the inlined flag)
         return info
-    size = _TERMINFO.size
+    size = TERMINFO.size
     moved = unpack_long(info[size : size + 8])[0] + offset
     return info[:size] + pack_long(moved) + info[size + 8 :]
 
