@@ -130,7 +130,6 @@ class Scores:
             max(part.factor, 0.0) * max(arrays.bm25_bound(p, k1) for p, k1, _ in part.readings)
             for part in self.parts
         ]
-        masks = [mask for _, mask in self.clause_masks]
         partial = self._headline(docs)
         remaining = sum(bounds)
         for at in np.argsort(bounds)[::-1].tolist():
@@ -140,23 +139,24 @@ class Scores:
             docs, partial = docs[keep], partial[keep]
             if docs.size <= room * _PRUNE_FACTOR:
                 break
-            part = self.parts[at]
-            weights = self._part_weights(part, docs)
-            if part.clause is not None:
-                weights = weights * masks[part.clause][docs]
-            partial += weights
+            partial += self._part_scores(self.parts[at], docs)
             remaining -= bounds[at]
         return docs
 
-    def _part_weights(self, part: _Part, docs: np.ndarray) -> np.ndarray:
-        """A part's weight (float32) at each of ``docs``: the best of its readings."""
+    def _part_scores(self, part: _Part, docs: np.ndarray) -> np.ndarray:
+        """A part's score (float32) at each of ``docs``: the best of its readings, where
+        its clause matches."""
         best = np.zeros(docs.size, dtype=np.float32)
         for postings, k1, b in part.readings:
             weights = self.arrays.bm25_weights(part.field, postings, k1, b, docs)
             if len(part.readings) == 1:
-                return part.factor * weights
-            np.maximum(best, weights, out=best)
-        return part.factor * best
+                best = weights
+            else:
+                np.maximum(best, weights, out=best)
+        scores = part.factor * best
+        if part.clause is None:
+            return scores
+        return scores * self.clause_masks[part.clause][1][docs]
 
     def _headline(self, docs: np.ndarray) -> np.ndarray:
         """The bonus (float64) of query words gathered in the headline or the lead."""
@@ -175,10 +175,8 @@ class Scores:
         relevance = np.zeros(docs.size, dtype=np.float64)
         if self.arrays is None or self.matched is None or docs.size == 0:
             return relevance
-        masks = [mask[docs] for _, mask in self.clause_masks]
         for part in self.parts:
-            weights = self._part_weights(part, docs)
-            relevance += weights if part.clause is None else weights * masks[part.clause]
+            relevance += self._part_scores(part, docs)
         relevance += self._headline(docs)
         relevance[~self.matched[docs]] = 0.0
         return relevance
