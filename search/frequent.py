@@ -10,7 +10,18 @@ of a common word paid tens of milliseconds a segment for it.
 
 Here they are decoded once, when the segment's writer has committed it, and kept under
 ``arrays/<segment>/frequent/``, with the terms' keys (``field`` + ``\\x1f`` + term) as a
-:class:`search.termtable.Terms`. Every worker maps the same pages, and a read is a slice.
+:class:`search.termtable.Terms`. Every worker shares the same pages.
+
+The threshold was 2,048 documents. With the common terms kept, the lists of 512 to 2,047
+documents a segment were the next cost: 10.5 ms of a 76 ms known-item query at a million
+articles (200 queries, each asked once, as the server is asked), and 4.4 ms more went to
+those of 128 to 511. At 256, the kept postings of that index grow from 1.3 to 3.1 GB
+(beside 16 GB of index), and such a query's p50 went from 67-73 to 60-64 ms. Lists and
+weights are read with ``pread`` (``search.preads``): a term's list in each of 40
+segments, read through the maps, would soon have counted most of these gigabytes in
+every worker's memory. Segments kept with another threshold are read as they are: a
+reader takes the terms it finds kept and decodes the others, and merges keep their new
+segments with this one.
 
 A frequent term's documents are kept as a bitmap of the segment (one bit a document)
 when that is smaller than a list of int32 numbers, which it is for every term held by
@@ -35,6 +46,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from whoosh.index import FileIndex
@@ -42,9 +54,10 @@ from whoosh.reading import SegmentReader
 
 from search import blocks
 from search.layout import arrays_dir, scorable_fields, scratch_dir, whoosh_segments
+from search.preads import read_span
 from search.termtable import Terms, field_terms
 
-FREQUENT_DOCS = 2048
+FREQUENT_DOCS = 256
 FOLDER = "frequent"
 FORMAT = 2
 _SEPARATOR = b"\x1f"
@@ -55,6 +68,11 @@ _ARRAYS = (
 )  # fmt: skip
 
 log = logging.getLogger(__name__)
+
+
+def key(field: str, term: str) -> str:
+    """How the term of a field is known among the kept ones."""
+    return f"{field}\x1f{term}"
 
 
 def bitmap_bytes(size: int) -> int:
@@ -76,11 +94,15 @@ class FrequentPostings:
     tf: np.ndarray  # uint8 (float32 when a weight is not whole), one a posting
     over_at: np.ndarray  # int64, ascending: the postings whose frequency is over 255,
     over_tf: np.ndarray  # float32, and that frequency (their uint8 ``tf`` says 255)
+    # the files of kept ``ids`` and ``tf``, open while these live: lists and weights are
+    # read from them with ``pread`` (``search.preads``), not through their maps
+    files: tuple[BinaryIO, BinaryIO] | None = None
 
-    def get(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """The term's document numbers and weights (float32), or None when it is not
-        one of the segment's frequent terms."""
-        at = self.keys.find(f"{field}\x1f{term}")
+    def get(self, key: str, hashed: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """The document numbers and weights (float32) of the term of ``key`` (:func:`key`),
+        or None when it is not one of the segment's frequent terms (``hashed``: the key's
+        ``term_hash``, worked out once for all segments)."""
+        at = self.keys.find(key, hashed)
         if at is None:
             return None
         start, end = int(self.starts[at]), int(self.starts[at + 1])
@@ -92,12 +114,24 @@ class FrequentPostings:
             ids = np.unpackbits(bitmap, count=self.size).view(bool).nonzero()[0]
         else:
             first = int(self.id_starts[at])
-            ids = self.ids[first : first + end - start]
-        tf = self.tf[start:end].astype(np.float32)
+            ids = self._span(0, first, first + end - start)
+        tf = self._span(1, start, end).astype(np.float32)
         if self.over_at.size:
             low, high = np.searchsorted(self.over_at, (start, end))
             tf[self.over_at[low:high] - start] = self.over_tf[low:high]
         return ids, tf
+
+    def _span(self, which: int, start: int, end: int) -> np.ndarray:
+        """Items ``start:end`` of ``ids`` (0) or ``tf`` (1)."""
+        kept = (self.ids, self.tf)[which]
+        if self.files is None or not isinstance(kept, np.memmap):
+            return kept[start:end]
+        return read_span(self.files[which], kept, start, end)
+
+    def close(self) -> None:
+        """Close the files opened with the kept arrays (their maps stay readable)."""
+        for file in self.files or ():
+            file.close()
 
 
 def build(leaf, fields: tuple[str, ...]) -> FrequentPostings:
@@ -255,8 +289,12 @@ def read(segment: Path, size: int) -> FrequentPostings | None:
             and arrays["tf"].shape == (postings,)
             and arrays["over_at"].shape == arrays["over_tf"].shape
         )
+        if not sound:
+            return None
+        # open while the postings are used (``FrequentPostings.files``)
+        ids_file = open(path / "ids.npy", "rb", buffering=0)  # noqa: SIM115
+        tf_file = open(path / "tf.npy", "rb", buffering=0)  # noqa: SIM115
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
-    if not sound:
-        return None
-    return FrequentPostings(keys, size, *(arrays[name] for name in _ARRAYS[4:]))
+    kept = (arrays[name] for name in _ARRAYS[4:])
+    return FrequentPostings(keys, size, *kept, (ids_file, tf_file))

@@ -274,9 +274,7 @@ def _keep_arrays(target, merged, folder: Path) -> None:
     they could be missing when a server reopened, and the reopen built them itself while
     its search waited (seconds for a merged segment at a million articles)."""
     with SegmentReader(target.storage, target.schema, merged) as leaf:
-        kept = segments.load(leaf, folder)
-        if kept.fingerprint_file is not None:
-            kept.fingerprint_file.close()
+        segments.load(leaf, folder).close()
         postings = frequent.build(leaf, scorable_fields(target.schema))
     if (folder / merged.segment_id()).is_dir():
         frequent.write(folder / merged.segment_id(), postings)

@@ -33,14 +33,14 @@ from whoosh import query as wq
 from whoosh.codec.base import Automata
 from whoosh.searching import Searcher
 
-from search import checksums, phrases, segments
+from search import checksums, frequent, phrases, segments
 from search.caches import ByteLRU, limit_bytes
 from search.duplicates import FINGERPRINT_BYTES
 from search.durable import INDEX_NAME
 from search.layout import ARRAYS
 from search.results import FacetCount, Facets
 from search.segments import NO_DATE as NO_DATE
-from search.termtable import TermLookup, Terms, term_hashes
+from search.termtable import TermLookup, Terms, term_hash, term_hashes
 from search.weights import WEIGHTS
 
 #: What the postings cache keeps for a term a segment lacks.
@@ -183,11 +183,13 @@ class IndexArrays:
         cache, _ = _caches()
         parts = []
         encoded = term.encode("utf-8")
+        kept_key = frequent.key(field, term)
+        hashed = term_hash(kept_key.encode("utf-8"))
         for segment, (_, offset), lookup, alive in zip(
             self.segments, self.leaves, self._lookups, self._segment_alive, strict=True
         ):
             kept = segment.frequent
-            found = None if kept is None else kept.get(field, term)
+            found = None if kept is None else kept.get(kept_key, hashed)
             if found is None:
                 key = (segment.segment_id, field, term)
                 found = cache.get(key)
@@ -373,13 +375,22 @@ class IndexArrays:
 
     def surface_frequencies(self, forms: list[str]) -> list[int]:
         """Articles holding each surface form (deleted ones included, as in Whoosh's term
-        table): the forms hashed once and looked up in each segment's vocabulary together."""
+        table): the forms hashed once and looked up in each segment's vocabulary together.
+
+        They are looked up in the order of their hashes: a binary search of sorted keys
+        starts where the last one ended, and the 672 forms one edit from a ten-letter
+        word took 110 µs a segment so, 210-350 µs unsorted (at 200,000 articles; a typo
+        or a rare name looks them up in all 40 segments of a million).
+        """
         hashes = term_hashes(forms)
+        order = np.argsort(hashes, kind="stable")
+        ordered_forms = [forms[i] for i in order.tolist()]
+        ordered_hashes = hashes[order]
         total = np.zeros(len(forms), dtype=np.int64)
         for segment in self.segments:
-            positions = segment.terms.find_all(forms, hashes)
+            positions = segment.terms.find_all(ordered_forms, ordered_hashes)
             held = positions >= 0
-            total[held] += segment.counts[positions[held]]
+            total[order[held]] += segment.counts[positions[held]]
         return total.tolist()
 
     def completions(self, prefix: str, limit: int) -> list[str]:

@@ -38,6 +38,7 @@ from search import checksums, frequent
 from search.duplicates import FINGERPRINT_BYTES
 from search.frequent import FrequentPostings
 from search.layout import arrays_dir, scorable_fields, scratch_dir, whoosh_segments
+from search.preads import read_span
 from search.termtable import Terms, field_terms
 
 FORMAT = 3
@@ -80,26 +81,22 @@ class SegmentArrays:
     fingerprint_file: BinaryIO | None = None
 
     def fingerprint_rows(self, local: np.ndarray) -> np.ndarray:
-        """The fingerprints of these documents (local numbers), a row each.
-
-        Kept ones are read with ``pread``, not through their map: a search reads a few
-        hundred rows at random, and each row read through the map mapped about 64 KB
-        around it (the kernel's fault-around), so that at a million articles all 512 MB
-        of them were soon counted in every worker's memory. They are read from the file
-        opened with the arrays, which stays readable when a merge removes it while an
-        older generation still serves searches (as its map did).
-        """
+        """The fingerprints of these documents (local numbers), a row each; kept ones
+        read with ``pread`` (``search.preads``), not through their map."""
         kept, file = self.fingerprints, self.fingerprint_file
         if file is None or not isinstance(kept, np.memmap):
             return np.asarray(kept[local])
-        width = kept.shape[1]
-        rows = np.empty((local.size, width), dtype=np.uint8)
+        rows = np.empty((local.size, kept.shape[1]), dtype=np.uint8)
         for at, row in enumerate(local.tolist()):
-            data = os.pread(file.fileno(), width, kept.offset + row * width)
-            if len(data) != width:
-                raise OSError(f"{kept.filename} ends before row {row}")
-            rows[at] = np.frombuffer(data, dtype=np.uint8)
+            rows[at] = read_span(file, kept, row, row + 1)[0]
         return rows
+
+    def close(self) -> None:
+        """Close the files opened with the kept arrays (their maps stay readable)."""
+        if self.fingerprint_file is not None:
+            self.fingerprint_file.close()
+        if self.frequent is not None:
+            self.frequent.close()
 
 
 def load(leaf, folder: Path | None, loaded: SegmentArrays | None = None) -> SegmentArrays:

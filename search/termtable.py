@@ -91,9 +91,10 @@ class Terms(Sequence[str]):
         start, end = self._offsets[index], self._offsets[index + 1]
         return str(self._blob[start:end], "utf-8")
 
-    def find(self, term: str) -> int | None:
-        """The position of ``term``, or None."""
-        wanted = np.uint64(term_hash(term.encode("utf-8")))
+    def find(self, term: str, hashed: int | None = None) -> int | None:
+        """The position of ``term``, or None (``hashed``: its ``term_hash``, when the
+        caller looks it up in many segments)."""
+        wanted = np.uint64(term_hash(term.encode("utf-8")) if hashed is None else hashed)
         return self._probe(int(np.searchsorted(self._hashes, wanted)), wanted, term)
 
     def find_all(self, terms: Sequence[str], hashes: np.ndarray) -> np.ndarray:
