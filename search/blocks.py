@@ -88,21 +88,24 @@ def _decoded(data: bytes, offset: int) -> tuple[np.ndarray, np.ndarray]:
     return np.cumsum(np.asarray(deltas, dtype=np.int64)), np.asarray(weights, dtype=np.float32)
 
 
-def values_at(matcher, docnums: np.ndarray) -> dict[int, bytes]:
+def values_at(
+    info: bytes, read: Callable[[int, int], bytes], docnums: np.ndarray
+) -> dict[int, bytes]:
     """The posting values (a positions field's encoded positions) of those of
-    ``docnums`` (ascending) that the list holds. Blocks holding none of them are
+    ``docnums`` (ascending) that a term's list holds, from its W3 term info bytes and
+    ``read`` as :func:`read_terminfo` takes them. Blocks holding none of them are
     skipped unread but for their header."""
-    matcher = _unwrapped(matcher)
-    found: dict[int, bytes] = {}
-    if isinstance(matcher, ListMatcher):
+    size = TERMINFO.size
+    if info[0]:  # inlined: (ids, weights or None, values)
+        ids, _, values = pickle.loads(info[size:])
         wanted = set(docnums.tolist())
-        while matcher.is_active():
-            if matcher.id() in wanted:
-                found[matcher.id()] = matcher.value()
-            matcher.next()
-        return found
+        pairs = zip(ids, values, strict=True)
+        return {docnum: value for docnum, value in pairs if docnum in wanted}
+    (offset,) = _OFFSET.unpack_from(info, size)
+    (length,) = _LENGTH.unpack_from(info, size + _OFFSET.size)
+    found: dict[int, bytes] = {}
     first_id = 0
-    for block in _blocks(_list_bytes(matcher), matcher._startoffset):
+    for block in _blocks(read(offset, length), offset):
         start, end = np.searchsorted(docnums, (first_id, block.max_id + 1))
         first_id = block.max_id + 1
         if start == end:

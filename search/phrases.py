@@ -17,12 +17,12 @@ the two on random phrases).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from whoosh import query as wq
 
-from search import blocks
+from search.termtable import TermLookup
 
 #: (field, alternative terms of each word, in order, slop) of a phrase this module matches.
 PhraseTerms = tuple[str, tuple[tuple[str, ...], ...], int]
@@ -61,24 +61,30 @@ def _any_within(sorted_positions: list[int], low: int, high: int) -> bool:
     return at < len(sorted_positions) and sorted_positions[at] <= high
 
 
-def matching_docs(leaf, phrase: PhraseTerms, candidates: np.ndarray) -> list[int]:
-    """Which of ``candidates`` (ascending document numbers of the Whoosh segment reader
-    ``leaf``, each holding every word) hold the phrase.
+def matching_docs(
+    lookup: TermLookup,
+    decode: Callable[[bytes], list[int]],
+    phrase: PhraseTerms,
+    candidates: np.ndarray,
+) -> list[int]:
+    """Which of ``candidates`` (ascending document numbers of the segment ``lookup``
+    reads, each holding every word) hold the phrase; ``decode`` reads a posting value's
+    positions.
 
     Each term's posting list is read block by block, and only the blocks that hold a
     candidate are decoded (``blocks.values_at``). Stepping Whoosh's matchers to each
-    candidate with ``skip_to`` cost 75 µs a candidate at a million articles.
+    candidate with ``skip_to`` cost 75 µs a candidate at a million articles. The lists
+    are read with ``pread`` (``TermLookup``), not through Whoosh's file objects, so
+    other searches of the worker need not wait for a long phrase (Whoosh's objects are
+    used under a lock, one thread at a time).
     """
     field, words, slop = phrase
-    decode = leaf.schema[field].format.decode_positions
     held_by_word = []
     for terms in words:
         held: dict[int, list[int]] = {}
         for term in terms:
-            if (field, term) in leaf:
-                found = blocks.values_at(leaf.postings(field, term), candidates)
-                for docnum, value in found.items():
-                    held.setdefault(docnum, []).extend(decode(value))
+            for docnum, value in lookup.values_at(field, term, candidates).items():
+                held.setdefault(docnum, []).extend(decode(value))
         held_by_word.append(held)
     matched = []
     for docnum in candidates.tolist():

@@ -24,7 +24,7 @@ import itertools
 import math
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -318,13 +318,16 @@ class IndexArrays:
         if not docs.size:
             return mask
         cache, _ = _caches()
+        decode = self._searcher.schema[field].format.decode_positions
         bounds = np.searchsorted(docs, [*self._starts, self.size])
-        spans = zip(self.leaves, self.segments, bounds[:-1], bounds[1:], strict=True)
-        with self._whoosh:
-            for (leaf, offset), segment, start, end in spans:
-                if start < end:
-                    local = docs[start:end] - offset
-                    mask[_phrase_in_segment(cache, segment, leaf, phrase, local) + offset] = True
+        spans = zip(
+            self._starts, self.segments, self._lookups, bounds[:-1], bounds[1:], strict=True
+        )
+        for offset, segment, lookup, start, end in spans:
+            if start < end:
+                local = docs[start:end] - offset
+                found = _phrase_in_segment(cache, segment, lookup, decode, phrase, local)
+                mask[found + offset] = True
         return mask
 
     def term_frequency(self, field: str, term: str) -> int:
@@ -582,7 +585,8 @@ class _TermsCursor:
 def _phrase_in_segment(
     cache: ByteLRU,
     segment: segments.SegmentArrays,
-    leaf,
+    lookup: TermLookup,
+    decode: Callable[[bytes], list[int]],
     phrase: phrases.PhraseTerms,
     local: np.ndarray,
 ) -> np.ndarray:
@@ -603,7 +607,8 @@ def _phrase_in_segment(
     read, held = kept
     unread = local[~read[local]]
     if unread.size:
-        found = np.asarray(phrases.matching_docs(leaf, phrase, unread), dtype=np.int64)
+        found = phrases.matching_docs(lookup, decode, phrase, unread)
+        found = np.asarray(found, dtype=np.int64)
         read, held = read.copy(), held.copy()
         read[unread] = True
         held[found] = True

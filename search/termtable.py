@@ -206,6 +206,14 @@ class TermLookup:
             return None
         return blocks.read_terminfo(info, self._read_postings)
 
+    def values_at(self, field: str, term: str, docnums: np.ndarray) -> dict[int, bytes]:
+        """The posting values (encoded positions) of those of ``docnums`` (ascending,
+        local) that hold ``term`` in ``field``, read as :meth:`postings` reads."""
+        info = self.info(field, term.encode("utf-8"))
+        if info is None:
+            return {}
+        return blocks.values_at(info, self._read_postings, docnums)
+
     def _read_postings(self, offset: int, length: int) -> bytes:
         return os.pread(self._postings_fd, length, self._postings_base + offset)
 

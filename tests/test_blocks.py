@@ -12,9 +12,11 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher
 
 from search import indexer
-from search.blocks import read_list, values_at
+from search.blocks import read_list
 from search.ingest import read_articles
+from search.layout import segment_readers
 from search.schema import build_schema
+from search.termtable import TermLookup
 
 WORDS = [f"слово{n}" for n in range(40)]
 
@@ -26,7 +28,9 @@ def articles(count: int) -> list[dict]:
             "id": f"b-{n}",
             "title": " ".join(rng.choice(WORDS[:5]) for _ in range(3)),
             # Repeats give weights above 1; a word in every article fills many blocks.
-            "text": "общее " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 60))),
+            "text": "общее "
+            + " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 60)))
+            + f" метка{n}",  # a word of one article: its list is inlined in the term table
         }
         for n in range(count)
     ]
@@ -91,13 +95,26 @@ def test_stock_whoosh_lists_are_read_too(source: Path, tmp_path: Path):
 def test_values_of_chosen_documents_are_those_whoosh_steps_to(source: Path, tmp_path: Path):
     indexer.build(tmp_path / "index", [source])
     reader = indexer.open_live(tmp_path / "index").reader()
+    (leaf,) = segment_readers(reader)
+    lookup = TermLookup(leaf)
     rng = random.Random(5)
-    for field, term in list(leaf_lists(reader))[:40]:
+    blocked = list(leaf_lists(leaf))
+    inlined = [
+        (field, term)
+        for field in ("title", "text", "exact")
+        for term in leaf.lexicon(field)
+        if not isinstance(leaf.postings(field, term), W3LeafMatcher)
+    ]
+    assert blocked and inlined
+    for field, term in blocked[:40] + inlined[:40]:
         everything = {}
-        matcher = reader.postings(field, term)
+        matcher = leaf.postings(field, term)
         while matcher.is_active():
             everything[matcher.id()] = matcher.value()
             matcher.next()
-        chosen = np.asarray(sorted(rng.sample(range(700), 60)), dtype=np.int64)
-        found = values_at(reader.postings(field, term), chosen)
+        chosen = sorted(rng.sample(range(700), 60) + rng.sample(sorted(everything), 1))
+        chosen = np.asarray(sorted(set(chosen)), dtype=np.int64)
+        found = lookup.values_at(field, term.decode("utf-8"), chosen)
         assert found == {d: v for d, v in everything.items() if d in set(chosen.tolist())}
+        assert found  # one of its own documents was chosen
+    assert lookup.values_at("text", "нет-такого-слова", np.arange(5)) == {}
