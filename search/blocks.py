@@ -103,21 +103,22 @@ def values_at(
         return {docnum: value for docnum, value in pairs if docnum in wanted}
     (offset,) = _OFFSET.unpack_from(info, size)
     (length,) = _LENGTH.unpack_from(info, size + _OFFSET.size)
-    found: dict[int, bytes] = {}
+    ids: list[int] = []
+    held: list[bytes] = []
     first_id = 0
     for block in _blocks(read(offset, length), offset):
         start, end = np.searchsorted(docnums, (first_id, block.max_id + 1))
         first_id = block.max_id + 1
-        if start == end:
-            continue
-        deltas, _, values = block.data()
-        ids = list(accumulate(deltas))
-        where = dict(zip(ids, range(len(ids)), strict=True))
-        for docnum in docnums[start:end].tolist():
-            at = where.get(docnum)
-            if at is not None:
-                found[docnum] = values[at]
-    return found
+        if start < end:
+            deltas, _, values = block.data()
+            ids.extend(accumulate(deltas))  # a block's first delta is its first id
+            held.extend(values)
+    if not ids:
+        return {}
+    listed = np.asarray(ids, dtype=np.int64)
+    at = np.minimum(np.searchsorted(listed, docnums), listed.size - 1)
+    hit = listed[at] == docnums
+    return {d: held[i] for d, i in zip(docnums[hit].tolist(), at[hit].tolist(), strict=True)}
 
 
 def _unwrapped(matcher):

@@ -16,12 +16,12 @@ the two on random phrases).
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from whoosh import query as wq
 
+from search.schema import PackedPositions
 from search.termtable import TermLookup
 
 #: (field, alternative terms of each word, in order, slop) of a phrase this module matches.
@@ -46,49 +46,51 @@ def phrase_terms(query: wq.Query) -> PhraseTerms | None:
     return fields.pop(), tuple(words), int(query.slop)
 
 
-def holds_phrase(positions: Sequence[Sequence[int]], slop: int) -> bool:
-    """Whether one position of each word, in order, steps 1 to ``slop`` from the last."""
-    reached = sorted(positions[0])
-    for following in positions[1:]:
-        if not reached:
-            return False
-        reached = [p for p in sorted(following) if _any_within(reached, p - slop, p - 1)]
-    return bool(reached)
-
-
-def _any_within(sorted_positions: list[int], low: int, high: int) -> bool:
-    at = bisect_left(sorted_positions, low)
-    return at < len(sorted_positions) and sorted_positions[at] <= high
+def phrase_holders(words: Sequence[tuple[np.ndarray, np.ndarray]], slop: int) -> np.ndarray:
+    """The documents (ascending) where one position of each word, in order, steps 1 to
+    ``slop`` from the last; each word given as (document, position) arrays, one entry
+    a position."""
+    reached = np.zeros(0, dtype=np.int64)
+    for number, (docs, positions) in enumerate(words):
+        keys = (np.asarray(docs, dtype=np.int64) << 32) | positions
+        if number:
+            follows = np.zeros(keys.size, dtype=bool)
+            for step in range(1, slop + 1):
+                wanted = keys - step
+                at = np.minimum(np.searchsorted(reached, wanted), max(reached.size - 1, 0))
+                if reached.size:
+                    follows |= (positions >= step) & (reached[at] == wanted)
+            keys = keys[follows]
+        reached = np.unique(keys)
+        if not reached.size:
+            break
+    return np.unique(reached >> 32)
 
 
 def matching_docs(
-    lookup: TermLookup,
-    decode: Callable[[bytes], list[int]],
-    phrase: PhraseTerms,
-    candidates: np.ndarray,
-) -> list[int]:
+    lookup: TermLookup, positions: PackedPositions, phrase: PhraseTerms, candidates: np.ndarray
+) -> np.ndarray:
     """Which of ``candidates`` (ascending document numbers of the segment ``lookup``
-    reads, each holding every word) hold the phrase; ``decode`` reads a posting value's
-    positions.
+    reads, each holding every word) hold the phrase, in the field's ``positions``
+    format.
 
     Each term's posting list is read block by block, and only the blocks that hold a
     candidate are decoded (``blocks.values_at``). Stepping Whoosh's matchers to each
     candidate with ``skip_to`` cost 75 µs a candidate at a million articles. The lists
     are read with ``pread`` (``TermLookup``), not through Whoosh's file objects, so
     other searches of the worker need not wait for a long phrase (Whoosh's objects are
-    used under a lock, one thread at a time).
+    used under a lock, one thread at a time). Positions are decoded and followed in
+    NumPy (``PackedPositions.decode_all``, ``phrase_holders``).
     """
     field, words, slop = phrase
-    held_by_word = []
+    found_words = []
     for terms in words:
-        held: dict[int, list[int]] = {}
+        docs: list[int] = []
+        values: list[bytes] = []
         for term in terms:
-            for docnum, value in lookup.values_at(field, term, candidates).items():
-                held.setdefault(docnum, []).extend(decode(value))
-        held_by_word.append(held)
-    matched = []
-    for docnum in candidates.tolist():
-        positions = [held.get(docnum) for held in held_by_word]
-        if all(positions) and holds_phrase(positions, slop):
-            matched.append(docnum)
-    return matched
+            found = lookup.values_at(field, term, candidates)
+            docs.extend(found)
+            values.extend(found.values())
+        owner, held = positions.decode_all(values)
+        found_words.append((np.asarray(docs, dtype=np.int64)[owner], held))
+    return phrase_holders(found_words, slop)

@@ -24,7 +24,7 @@ import itertools
 import math
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from search.duplicates import FINGERPRINT_BYTES
 from search.durable import INDEX_NAME
 from search.layout import ARRAYS
 from search.results import FacetCount, Facets
+from search.schema import PackedPositions
 from search.segments import NO_DATE as NO_DATE
 from search.termtable import TermLookup, Terms, term_hash, term_hashes
 from search.weights import WEIGHTS
@@ -318,7 +319,7 @@ class IndexArrays:
         if not docs.size:
             return mask
         cache, _ = _caches()
-        decode = self._searcher.schema[field].format.decode_positions
+        positions = self._searcher.schema[field].format
         bounds = np.searchsorted(docs, [*self._starts, self.size])
         spans = zip(
             self._starts, self.segments, self._lookups, bounds[:-1], bounds[1:], strict=True
@@ -326,7 +327,7 @@ class IndexArrays:
         for offset, segment, lookup, start, end in spans:
             if start < end:
                 local = docs[start:end] - offset
-                found = _phrase_in_segment(cache, segment, lookup, decode, phrase, local)
+                found = _phrase_in_segment(cache, segment, lookup, positions, phrase, local)
                 mask[found + offset] = True
         return mask
 
@@ -586,7 +587,7 @@ def _phrase_in_segment(
     cache: ByteLRU,
     segment: segments.SegmentArrays,
     lookup: TermLookup,
-    decode: Callable[[bytes], list[int]],
+    positions: PackedPositions,
     phrase: phrases.PhraseTerms,
     local: np.ndarray,
 ) -> np.ndarray:
@@ -607,8 +608,7 @@ def _phrase_in_segment(
     read, held = kept
     unread = local[~read[local]]
     if unread.size:
-        found = phrases.matching_docs(lookup, decode, phrase, unread)
-        found = np.asarray(found, dtype=np.int64)
+        found = phrases.matching_docs(lookup, positions, phrase, unread)
         read, held = read.copy(), held.copy()
         read[unread] = True
         held[found] = True

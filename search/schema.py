@@ -9,8 +9,10 @@ would be most of the index's size.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from operator import sub
 
+import numpy as np
 from whoosh import columns, fields, formats
 from whoosh.fields import Schema
 from whoosh.system import pack_uint
@@ -65,6 +67,33 @@ class PackedPositions(formats.Positions):
                 positions.append(pos)
                 delta = shift = 0
         return positions
+
+    def decode_all(self, values: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of many posting values at once, in NumPy: the number of the
+        value each position is of, and the position (ascending within a value).
+
+        A phrase that many articles may hold reads thousands of values: decoded one
+        byte at a time in Python, they were a third of the 0.4 s that «европейский
+        союз» (the synonym of «евросоюз») took at a million articles.
+        """
+        if not values:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        data = np.frombuffer(b"".join(values), dtype=np.uint8)
+        payload = (data & 0x7F).astype(np.int64)
+        last = np.flatnonzero(data < 0x80)  # the last byte of each varint
+        first = np.empty_like(last)
+        first[0] = 0
+        first[1:] = last[:-1] + 1
+        deltas = payload[first]
+        for extra in range(1, int((last - first).max()) + 1):
+            more = first + extra <= last
+            deltas[more] |= payload[first[more] + extra] << (7 * extra)
+        value_ends = np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
+        owner = np.searchsorted(value_ends, last, side="right")
+        running = np.concatenate(([0], np.cumsum(deltas)))
+        counts = np.bincount(owner, minlength=len(values))
+        begins = np.cumsum(counts) - counts  # each value's first varint
+        return owner, running[1:] - running[begins][owner]
 
     def decode_frequency(self, valuestring: bytes) -> int:
         return sum(1 for byte in valuestring if not byte & 0x80)

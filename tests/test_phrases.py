@@ -13,7 +13,8 @@ from whoosh import query as wq
 
 from search import indexer, ranking
 from search.analysis import analyze
-from search.phrases import holds_phrase, phrase_terms
+from search.phrases import phrase_holders, phrase_terms
+from search.schema import PackedPositions
 from search.searching import SearchEngine, SearchRequest
 from tests.conftest import build_index
 
@@ -100,13 +101,46 @@ def test_only_ordered_sequences_of_terms_of_one_field_are_matched_here():
     assert phrase_terms(title) is None
 
 
+def holds(positions: list[list[int]], slop: int, doc: int = 3) -> bool:
+    """Whether one document with these positions of each word holds the phrase."""
+    words = [(np.full(len(p), doc), np.asarray(p, dtype=np.int64)) for p in positions]
+    held = phrase_holders(words, slop)
+    assert held.tolist() in ([], [doc])
+    return bool(held.size)
+
+
 def test_a_phrase_holds_when_each_word_steps_one_to_slop_past_the_last():
-    assert holds_phrase([[4], [5]], 1)
-    assert not holds_phrase([[5], [4]], 1)  # out of order
-    assert not holds_phrase([[4], [4]], 1)  # the same position
-    assert not holds_phrase([[4], [6]], 1) and holds_phrase([[4], [6]], 2)
-    assert holds_phrase([[1, 9], [2, 10], [11]], 1)  # only the second start reaches the end
-    assert not holds_phrase([[1], [2], []], 1)
+    assert holds([[4], [5]], 1)
+    assert not holds([[5], [4]], 1)  # out of order
+    assert not holds([[4], [4]], 1)  # the same position
+    assert not holds([[4], [6]], 1) and holds([[4], [6]], 2)
+    assert holds([[1, 9], [2, 10], [11]], 1)  # only the second start reaches the end
+    assert not holds([[1], [2], []], 1)
+    assert holds([[0], [1]], 1, doc=0)
+
+
+def test_positions_of_one_document_never_lead_to_another():
+    first = (np.asarray([0, 1]), np.asarray([4, 4]))
+    second = (np.asarray([1, 2]), np.asarray([5, 0]))
+    assert phrase_holders([first, second], 1).tolist() == [1]
+    # the first position of a document does not follow the last one of the one before
+    last = (np.asarray([0]), np.asarray([(1 << 32) - 1]))
+    assert phrase_holders([last, (np.asarray([1]), np.asarray([0]))], 1).size == 0
+
+
+def test_positions_decoded_together_are_those_decoded_one_by_one():
+    rng = random.Random(7)
+    packed = PackedPositions()
+    lists = [
+        sorted(rng.sample(range(rng.choice([100, 20_000, 3_000_000])), rng.randint(1, 30)))
+        for _ in range(300)
+    ]
+    values = [packed.encode(p) for p in lists]
+    owner, positions = packed.decode_all(values)
+    expected = [(n, p) for n, value in enumerate(values) for p in packed.decode_positions(value)]
+    assert list(zip(owner.tolist(), positions.tolist(), strict=True)) == expected
+    assert [p for _, p in expected] == [p for one in lists for p in one]
+    assert packed.decode_all([])[0].size == 0
 
 
 def test_a_synonym_phrase_still_finds_articles_without_the_word(tmp_path: Path):
