@@ -18,6 +18,7 @@ millisecond a request) is part of what is measured, as it would be for any loopb
 
 from __future__ import annotations
 
+import heapq
 import http.client
 import itertools
 import os
@@ -29,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import click
 
@@ -50,6 +51,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONCURRENCY = (1, 4, 16)
 START_TIMEOUT_S = 120.0
 REQUEST_TIMEOUT_S = 60.0
+SLOWEST_KEPT = 10  # the slowest requests of a level, kept to say which they were
 
 
 def process_tree(pid: int) -> list[int]:
@@ -137,6 +139,7 @@ def load_level(
     paths are sent over and over until it returns true (a load for as long as something runs).
     """
     latencies: list[float] = []
+    slowest: list[tuple[float, int]] = []  # a heap of the slowest requests
     errors: list[str] = []
     lock = threading.Lock()
     next_index = iter(range(len(paths))) if until is None else itertools.count()
@@ -164,6 +167,9 @@ def load_level(
                 elapsed = (time.perf_counter() - started) * 1000.0
                 with lock:
                     latencies.append(elapsed)
+                    heapq.heappush(slowest, (elapsed, i % len(paths)))
+                    if len(slowest) > SLOWEST_KEPT:
+                        heapq.heappop(slowest)
                     if status != 200:
                         errors.append(detail)
         finally:
@@ -186,6 +192,10 @@ def load_level(
         "seconds": wall,
         "rps": len(latencies) / wall if wall > 0 else 0.0,
         "latency_ms": latency_summary(latencies),
+        "slowest": [
+            {"ms": round(ms, 1), "request": unquote_plus(paths[i])}
+            for ms, i in sorted(slowest, reverse=True)
+        ],
     }
 
 

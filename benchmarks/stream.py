@@ -71,6 +71,7 @@ WARM_UP = 20
 #: The issue's targets.
 SEARCHABLE_TARGET_S = 3.0
 P95_RATIO_TARGET = 1.5
+SLOWEST_SHOWN = 5  # the slowest requests the table names
 
 
 def stream_articles(corpus_dir: Path, count: int, seed: int = 0) -> list[dict]:
@@ -393,6 +394,10 @@ def format_table(result: dict) -> str:
     ]  # fmt: skip
     lines = ["| figure | value | target |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {target} |" for name, value, target in rows]
+    slowest = result["stream"].get("slowest", [])[:SLOWEST_SHOWN]
+    if slowest:
+        named = ", ".join(f"{row['ms']:.0f} ms `{row['request']}`" for row in slowest)
+        lines.append(f"\nSlowest requests while streaming: {named}")
     if result["error"]:
         lines.append(f"\nThe feeder stopped: {result['error']}")
     examples = sorted({*result["quiet"]["error_examples"], *result["stream"]["error_examples"]})

@@ -55,5 +55,18 @@ def test_every_streamed_article_is_found_and_reported(tmp_path: Path):
     assert result["quiet"]["requests"] > 0 and result["stream"]["requests"] > 0
     assert len(result["segments"]) == result["batches"] >= 5
     assert result["segments_before"] >= 1 and result["segments_max"] >= result["segments_final"]
-    for label in ("quiet latency", "stream latency", "ack→searchable", "segments", "5xx"):
+    slowest = result["stream"]["slowest"]
+    assert slowest and [row["ms"] for row in slowest] == sorted(
+        (r["ms"] for r in slowest), reverse=True
+    )
+    assert slowest[0]["ms"] == pytest.approx(result["stream"]["latency_ms"]["max"], abs=0.1)
+    assert all(row["request"].startswith("/api/search?q=") for row in slowest)
+    for label in (
+        "quiet latency",
+        "stream latency",
+        "ack→searchable",
+        "segments",
+        "5xx",
+        "Slowest",
+    ):
         assert label in outcome.output
