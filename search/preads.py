@@ -12,6 +12,7 @@ searches (as its map did).
 
 from __future__ import annotations
 
+import math
 import os
 from typing import BinaryIO
 
@@ -21,7 +22,7 @@ import numpy as np
 def read_span(file: BinaryIO, kept: np.memmap, start: int, end: int) -> np.ndarray:
     """Items (rows, of an array of more than one dimension) ``start`` to ``end`` of
     ``kept``, an array memory-mapped from ``file`` by ``np.load``."""
-    row_bytes = kept.itemsize * int(np.prod(kept.shape[1:], dtype=np.int64))
+    row_bytes = kept.itemsize * math.prod(kept.shape[1:])  # (np.prod: 3 µs a call)
     wanted = (end - start) * row_bytes
     data = os.pread(file.fileno(), wanted, kept.offset + start * row_bytes)
     if len(data) != wanted:
