@@ -296,5 +296,11 @@ def read(segment: Path, size: int) -> FrequentPostings | None:
         tf_file = open(path / "tf.npy", "rb", buffering=0)  # noqa: SIM115
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
-    kept = (arrays[name] for name in _ARRAYS[4:])
+    # Plain views of the maps, but for the two read with ``pread`` (which need the map's
+    # file offset): every slice of a ``np.memmap``, and every array made from one, is a
+    # memmap again, at some microseconds each (a common word's bitmap is sliced and
+    # unpacked in each of 40 segments).
+    kept = (
+        arrays[name] if name in ("ids", "tf") else np.asarray(arrays[name]) for name in _ARRAYS[4:]
+    )
     return FrequentPostings(keys, size, *kept, (ids_file, tf_file))
