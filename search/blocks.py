@@ -59,14 +59,26 @@ def read_terminfo(info: bytes, read: Callable[[int, int], bytes]) -> tuple[np.nd
     holds them): postings inlined there, or blocks that ``read(offset, length)`` returns
     from the segment's postings file. No matcher is made, and nothing of Whoosh's file
     objects is touched, so callers need no lock (``search.termtable.TermLookup``)."""
-    size = TERMINFO.size
-    if info[0]:  # inlined: (ids, weights or None, values), as ``ListMatcher`` reads them
-        ids, weights, _ = pickle.loads(info[size:])
+    inlined = _inlined(info)
+    if inlined is not None:
+        ids, weights, _ = inlined
         weights = weights or (1.0,) * len(ids)
         return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float32)
-    (offset,) = _OFFSET.unpack_from(info, size)
-    (length,) = _LENGTH.unpack_from(info, size + _OFFSET.size)
+    offset, length = _list_span(info)
     return _decoded(read(offset, length), offset)
+
+
+def _inlined(info: bytes) -> tuple | None:
+    """(ids, weights or None, values) of a list inlined in its term info, as
+    ``ListMatcher`` reads them; None when the list is in the postings file."""
+    return pickle.loads(info[TERMINFO.size :]) if info[0] else None
+
+
+def _list_span(info: bytes) -> tuple[int, int]:
+    """Where a list that is not inlined starts in the postings file, and its length."""
+    (offset,) = _OFFSET.unpack_from(info, TERMINFO.size)
+    (length,) = _LENGTH.unpack_from(info, TERMINFO.size + _OFFSET.size)
+    return offset, length
 
 
 def _decoded(data: bytes, offset: int) -> tuple[np.ndarray, np.ndarray]:
@@ -95,14 +107,12 @@ def values_at(
     ``docnums`` (ascending) that a term's list holds, from its W3 term info bytes and
     ``read`` as :func:`read_terminfo` takes them. Blocks holding none of them are
     skipped unread but for their header."""
-    size = TERMINFO.size
-    if info[0]:  # inlined: (ids, weights or None, values)
-        ids, _, values = pickle.loads(info[size:])
+    inlined = _inlined(info)
+    if inlined is not None:
         wanted = set(docnums.tolist())
-        pairs = zip(ids, values, strict=True)
+        pairs = zip(inlined[0], inlined[2], strict=True)
         return {docnum: value for docnum, value in pairs if docnum in wanted}
-    (offset,) = _OFFSET.unpack_from(info, size)
-    (length,) = _LENGTH.unpack_from(info, size + _OFFSET.size)
+    offset, length = _list_span(info)
     ids: list[int] = []
     held: list[bytes] = []
     first_id = 0

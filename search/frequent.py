@@ -60,7 +60,7 @@ from search.termtable import Terms, field_terms
 FREQUENT_DOCS = 256
 FOLDER = "frequent"
 FORMAT = 2
-_SEPARATOR = b"\x1f"
+_SEPARATOR = "\x1f"
 _MAX_SMALL_TF = int(np.iinfo(np.uint8).max)
 _ARRAYS = (
     "keys", "key_offsets", "key_hashes", "key_order", "starts", "bitmaps", "bits", "ids",
@@ -72,7 +72,7 @@ log = logging.getLogger(__name__)
 
 def key(field: str, term: str) -> str:
     """How the term of a field is known among the kept ones."""
-    return f"{field}\x1f{term}"
+    return f"{field}{_SEPARATOR}{term}"
 
 
 def bitmap_bytes(size: int) -> int:
@@ -139,7 +139,7 @@ def build(leaf, fields: tuple[str, ...]) -> FrequentPostings:
     more in any of ``fields``."""
     found: list[tuple[bytes, np.ndarray, np.ndarray]] = []
     for field in fields:
-        prefix = field.encode("utf-8") + _SEPARATOR
+        prefix = key(field, "").encode("utf-8")
         encoded, counts = field_terms(leaf, field)
         for term, count in zip(encoded, counts, strict=True):
             if count >= FREQUENT_DOCS:

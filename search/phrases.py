@@ -53,13 +53,12 @@ def phrase_holders(words: Sequence[tuple[np.ndarray, np.ndarray]], slop: int) ->
     reached = np.zeros(0, dtype=np.int64)
     for number, (docs, positions) in enumerate(words):
         keys = (np.asarray(docs, dtype=np.int64) << 32) | positions
-        if number:
+        if number:  # ``reached`` holds some: the loop ends when it holds none
             follows = np.zeros(keys.size, dtype=bool)
             for step in range(1, slop + 1):
                 wanted = keys - step
-                at = np.minimum(np.searchsorted(reached, wanted), max(reached.size - 1, 0))
-                if reached.size:
-                    follows |= (positions >= step) & (reached[at] == wanted)
+                at = np.minimum(np.searchsorted(reached, wanted), reached.size - 1)
+                follows |= (positions >= step) & (reached[at] == wanted)
             keys = keys[follows]
         reached = np.unique(keys)
         if not reached.size:
