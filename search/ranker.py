@@ -334,21 +334,23 @@ def _candidates(matched: np.ndarray, scores: Scores, top: int) -> np.ndarray:
     levels of coverage, down to the level of the ``top``-th; of that level, those that
     relevance may place among the best (``Scores.may_reach``).
 
-    The levels are counted with one ``bincount`` of the coverage (0 outside the
-    matches): most known-item queries match 900,000 documents of a million, and listing
-    them, then partitioning their levels, cost several milliseconds.
+    The levels are counted from the highest down, one comparison each, and only until
+    ``top`` documents are reached: most known-item queries reach them at their highest
+    level or the next. Most of them match 900,000 documents of a million, and counting
+    every level at once (a ``bincount`` of the coverage) took 2-3 ms a query there.
     """
     coverage = scores.coverage  # 0 outside the matches (``SearchEngine.match``)
-    counts = np.bincount(coverage, minlength=1)  # (an empty index has no level)
-    counts[0] -= coverage.size - int(np.count_nonzero(matched))
-    at_least = np.cumsum(counts[::-1])[::-1]  # matching documents at each level or above
-    if at_least[0] <= top:
-        return np.flatnonzero(matched)
-    level = int(np.flatnonzero(at_least >= top)[-1])
-    higher = int(at_least[level + 1]) if level + 1 < at_least.size else 0
-    tied = coverage == level
-    if level == 0:
-        tied &= matched
+    higher = 0  # matching documents above the level
+    for level in range(scores.clauses, 0, -1):
+        tied = coverage == level
+        count = int(np.count_nonzero(tied))
+        if higher + count >= top:
+            break
+        higher += count
+    else:  # fewer than ``top`` match a clause: the rest match none (level 0)
+        if int(np.count_nonzero(matched)) <= top:
+            return np.flatnonzero(matched)
+        level, tied = 0, (coverage == 0) & matched
     tied = np.flatnonzero(tied)
     if tied.size > (top - higher) * _PRUNE_FACTOR:
         tied = scores.may_reach(tied, top - higher)
