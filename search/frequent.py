@@ -122,9 +122,10 @@ class FrequentPostings:
         return ids, tf
 
     def _span(self, which: int, start: int, end: int) -> np.ndarray:
-        """Items ``start:end`` of ``ids`` (0) or ``tf`` (1)."""
+        """Items ``start:end`` of ``ids`` (0) or ``tf`` (1): read from their file when
+        they are kept (``read`` maps them and opens ``files``), sliced when built here."""
         kept = (self.ids, self.tf)[which]
-        if self.files is None or not isinstance(kept, np.memmap):
+        if self.files is None:
             return kept[start:end]
         return read_span(self.files[which], kept, start, end)
 
