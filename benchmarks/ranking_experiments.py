@@ -113,7 +113,7 @@ def rm3(feedback_docs: int = 10, feedback_terms: int = 10, original: float = 0.5
         for term, p in model.most_common():
             if term in query_terms or not term.isalpha():
                 continue
-            if arrays.postings("text", term).ids.size > documents / 10:
+            if arrays.postings("text", term).df > documents / 10:
                 continue
             expansion.append((term, p))
             if len(expansion) == feedback_terms:

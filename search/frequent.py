@@ -103,23 +103,41 @@ class FrequentPostings:
         or None when it is not one of the segment's frequent terms (``hashed``: the key's
         ``term_hash``, worked out once for all segments)."""
         at = self.keys.find(key, hashed)
-        if at is None:
-            return None
-        start, end = int(self.starts[at]), int(self.starts[at + 1])
+        return None if at is None else (self.documents(at), self.weights(at))
+
+    def bitmap(self, at: int) -> np.ndarray | None:
+        """The bitmap (``np.packbits`` order) of the documents of kept term ``at`` (its
+        place among the keys), or None when they are kept as a list."""
         slot = int(self.bitmaps[at])
-        if slot >= 0:
-            width = bitmap_bytes(self.size)
-            bitmap = self.bits[slot * width : (slot + 1) * width]
+        if slot < 0:
+            return None
+        width = bitmap_bytes(self.size)
+        return self.bits[slot * width : (slot + 1) * width]
+
+    def count(self, at: int) -> int:
+        """The postings of kept term ``at``."""
+        return int(self.starts[at + 1] - self.starts[at])
+
+    def documents(self, at: int) -> np.ndarray:
+        """The document numbers of kept term ``at``, ascending."""
+        bitmap = self.bitmap(at)
+        if bitmap is not None:
             # nonzero of a bool array: 3-5 times as fast as of the unpacked uint8 one
-            ids = np.unpackbits(bitmap, count=self.size).view(bool).nonzero()[0]
-        else:
-            first = int(self.id_starts[at])
-            ids = self._span(0, first, first + end - start)
+            return np.unpackbits(bitmap, count=self.size).view(bool).nonzero()[0]
+        first = int(self.id_starts[at])
+        return self._span(0, first, first + self.count(at))
+
+    def weights(self, at: int, first: int = 0, last: int | None = None) -> np.ndarray:
+        """The weights (float32) of kept term ``at``, in the order of its documents: of
+        its postings ``first:last`` (all by default)."""
+        start = int(self.starts[at])
+        end = int(self.starts[at + 1]) if last is None else start + last
+        start += first
         tf = self._span(1, start, end).astype(np.float32)
         if self.over_at.size:
             low, high = np.searchsorted(self.over_at, (start, end))
             tf[self.over_at[low:high] - start] = self.over_tf[low:high]
-        return ids, tf
+        return tf
 
     def _span(self, which: int, start: int, end: int) -> np.ndarray:
         """Items ``start:end`` of ``ids`` (0) or ``tf`` (1): read from their file when

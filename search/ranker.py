@@ -21,7 +21,8 @@ import numpy as np
 
 from search.forms import FormFilter
 from search.plan import Clause, Plan
-from search.ranking import NO_DATE, IndexArrays, Postings
+from search.postings import Postings
+from search.ranking import NO_DATE, IndexArrays
 from search.weights import WEIGHTS, TopicWeights
 
 HEADLINE_FIELDS = ("title", "summary")
@@ -224,7 +225,7 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
         matched &= ~arrays.matching(plan.excluded, known)
     for unit in plan.plain_units:
         postings = arrays.postings("exact", unit.surface)
-        if postings.ids.size:
+        if postings.df:
             readings = [(postings, WEIGHTS.k1, WEIGHTS.b)]
             parts.append(_Part("exact", readings, WEIGHTS.exact_form, None))
     np.copyto(coverage, 0, where=~matched)
@@ -262,7 +263,7 @@ def _score_clause(
             if topic and field_name in topic.bm25:
                 k1, b = topic.bm25[field_name]
             found = [arrays.postings(field_name, term) for term in word.terms]
-            readings = [(postings, k1, b) for postings in found if postings.ids.size]
+            readings = [(postings, k1, b) for postings in found if postings.df]
             if not readings:
                 continue
             boost = WEIGHTS.field_boosts.get(field_name, 1.0)
@@ -271,9 +272,9 @@ def _score_clause(
             parts.append(_Part(field_name, readings, boost * word.weight, number))
             if word.matches:
                 for postings, _, _ in readings:
-                    own[postings.ids] = True
+                    postings.mark(own)
                     if field_name in clause_in:
-                        clause_in[field_name][postings.ids] = True
+                        postings.mark(clause_in[field_name])
     for name, found in clause_in.items():
         in_field[name].append(found)
     if clause.match is None:

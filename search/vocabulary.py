@@ -55,6 +55,6 @@ class IndexVocabulary:
             for word in query_units(form):
                 for term in word.terms:
                     for field_name in WEIGHTS.field_boosts:
-                        mask[self.arrays.postings(field_name, term).ids] = True
+                        self.arrays.postings(field_name, term).mark(mask)
             mask = self._masks[form] = mask & self.arrays.alive
         return mask
