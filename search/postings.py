@@ -27,6 +27,7 @@ from search.frequent import FrequentPostings
 _AT = np.arange(64)
 _SHIFT = (8 * (_AT >> 3) + 7 - (_AT & 7)).astype(np.uint64)
 _BEFORE = np.array([sum(1 << int(_SHIFT[j]) for j in range(i)) for i in range(64)], dtype=np.uint64)
+_BIT = np.left_shift(np.uint64(1), _SHIFT)
 _WORD = np.dtype("<u8")
 
 
@@ -64,7 +65,7 @@ class KeptBitmap:
         term, and the weight of each that does: the weight of a document is at the rank
         of its bit, the set bits before it."""
         words, at = self._words[local >> 6], local & 63
-        present = ((words >> _SHIFT[at]) & 1).astype(bool)
+        present = (words & _BIT[at]) != 0
         if self.alive is not None:
             present &= self.alive[local]
         if not present.any():
@@ -106,6 +107,9 @@ class Postings:
         self.listed_tf = listed_tf  # float32
         self.bitmaps: tuple[KeptBitmap, ...] = tuple(bitmaps)
         self.df = listed_ids.size + sum(part.count for part in self.bitmaps)
+        # where each bitmap's segment starts and ends, in global numbers
+        self.edges = np.array([(part.offset, part.offset + part.size) for part in self.bitmaps])
+        self.edges = self.edges.ravel()
 
     def mark(self, mask: np.ndarray) -> None:
         """Set ``mask`` (a bool a document of the index) at every document holding the term."""

@@ -187,7 +187,7 @@ class SearchEngine:
         filtered = self._filter_mask(arrays, request, parsed)
         if matched is not None and filtered is not None:
             matched &= filtered
-            np.copyto(scores.coverage, 0, where=~filtered)  # 0 outside the matches
+            np.multiply(scores.coverage, filtered, out=scores.coverage)  # 0 outside the matches
         return Match(arrays, plan, scores, matched, corrected, did_you_mean)
 
     def search(self, request: SearchRequest) -> SearchResult:
