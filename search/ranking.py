@@ -42,6 +42,7 @@ from search.postings import KeptBitmap, Postings
 from search.results import FacetCount, Facets
 from search.schema import PackedPositions
 from search.segments import NO_DATE as NO_DATE
+from search.stored import StoredLookup, stored_lookup
 from search.termtable import TermLookup, Terms, term_hash, term_hashes
 from search.weights import WEIGHTS
 
@@ -50,7 +51,11 @@ _NO_POSTINGS = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 # Weights asked for at most one document in this many of the index are looked up by a
 # binary search (``IndexArrays.bm25_weights``).
 _FEW_SHARE = 128
+# A term a segment keeps as a bitmap is read as one (``search.postings``) when at least
+# one document in this many of the segment holds it: 32 takes every kept bitmap (see
+# ``frequent.pack``); 0 reads them all as lists, as before (a test compares the two).
 _BITMAP_SHARE = 32
+_UNOPENED = object()  # a segment's stored fields lookup not opened yet
 FACETS = ("source", "topic")  # the categories counted for a search's facets
 
 
@@ -116,6 +121,8 @@ class IndexArrays:
         ]
         self._starts = [offset for _, offset in self.leaves]
         self._lookups = [TermLookup(leaf) for leaf, _ in self.leaves]
+        # each segment's stored fields lookup, opened when first read
+        self._stored: list[StoredLookup | None | object] = [_UNOPENED] * len(self.leaves)
         self.alive = np.ones(self.size, dtype=bool)
         # The live documents of each segment that has deletions (a view of ``alive``).
         self._segment_alive: list[np.ndarray | None] = []
@@ -251,11 +258,20 @@ class IndexArrays:
                 rows[inside] = segment.fingerprint_rows(local[inside])
         return rows
 
-    # -- reads of the Whoosh searcher, one thread at a time -----------------------
-
     def stored_fields(self, docnum: int) -> dict:
-        with self._whoosh:
-            return self._searcher.stored_fields(docnum)
+        """A document's stored fields, read by ``pread`` (``search.stored``) where its
+        segment's column allows, else by Whoosh."""
+        position, local = self._locate(docnum)
+        lookup = self._stored[position]
+        if lookup is _UNOPENED:
+            with self._whoosh:
+                lookup = self._stored[position] = stored_lookup(self.leaves[position][0])
+        if lookup is None:
+            with self._whoosh:
+                return self._searcher.stored_fields(docnum)
+        return lookup.stored_fields(local)
+
+    # -- reads of the Whoosh searcher, one thread at a time -----------------------
 
     def document_number(self, article_id: str) -> int | None:
         with self._whoosh:

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from whoosh.codec.whoosh3 import W3PerDocReader, W3TermsReader
-from whoosh.columns import FixedBytesColumn, NumericColumn, VarBytesColumn
+from whoosh.codec.whoosh3 import STORED_COLUMN, W3PerDocReader, W3TermsReader
+from whoosh.columns import FixedBytesColumn, NumericColumn, PickleColumn, VarBytesColumn
 from whoosh.filedb import compound
 from whoosh.filedb.filetables import OrderedHashReader
 from whoosh.filedb.structfile import StructFile
 from whoosh.matching import FilterMatcher
 from whoosh.reading import SegmentReader
 
-from search import caches, frequent, indexer, layout, ranking, segments, termtable
+from search import caches, frequent, indexer, layout, ranking, segments, stored, termtable
 from search.searching import REFRESH_SECONDS, SearchEngine, SearchRequest
 from tests.conftest import build_index, write_jsonl
 
@@ -35,6 +35,7 @@ OWNERS = {
     "VarBytesColumn.Reader": VarBytesColumn.Reader,
     "SubFile": compound.SubFile,
     "StructFile": StructFile,
+    "PickleColumn.Reader": PickleColumn.Reader,
 }
 
 
@@ -71,7 +72,10 @@ def leaves(root: Path) -> list:
     return [reader] if reader.is_atomic() else [leaf for leaf, _ in reader.leaf_readers()]
 
 
-INTERNALS = segments.COLUMN_INTERNALS | termtable.TABLE_INTERNALS
+INTERNALS: dict[str, tuple[str, ...]] = {}
+for used in (segments.COLUMN_INTERNALS, termtable.TABLE_INTERNALS, stored.STORED_INTERNALS):
+    for owner, names in used.items():
+        INTERNALS[owner] = tuple(sorted({*INTERNALS.get(owner, ()), *names}))
 
 
 @pytest.mark.parametrize("owner", sorted(INTERNALS))
@@ -87,10 +91,27 @@ def test_whoosh_internals_read_here_exist(owner, updated_index):
         "FixedBytesColumn.Reader": leaf.column_reader("fingerprint", translate=False),
         "SubFile": leaf._terms._tindex.dbfile.file,
         "StructFile": leaf._terms._postfile,
+        "PickleColumn.Reader": leaf._perdoc._cached_reader("_stored", STORED_COLUMN),
     }
     assert isinstance(instances[owner], OWNERS[owner])
     for name in INTERNALS[owner]:
         assert hasattr(instances[owner], name), f"{owner}.{name}"
+
+
+def test_stored_fields_are_read_as_whoosh_reads_them(updated_index):
+    """Every document's stored fields, read by ``pread`` (``search.stored``), in every
+    segment of an index with deletions, are Whoosh's; so are the engine's."""
+    found = leaves(updated_index)
+    assert len(found) > 1
+    for leaf in found:
+        lookup = stored.stored_lookup(leaf)
+        assert lookup is not None
+        for local in range(leaf.doc_count_all()):
+            assert lookup.stored_fields(local) == leaf.stored_fields(local)
+    arrays = SearchEngine(updated_index).arrays()
+    for docnum in range(arrays.size):
+        assert arrays.stored_fields(docnum) == arrays._searcher.stored_fields(docnum)
+    assert all(isinstance(lookup, stored.StoredLookup) for lookup in arrays._stored)
 
 
 def test_term_lookup_finds_what_whoosh_finds_and_nothing_else(updated_index):
