@@ -25,7 +25,6 @@ import math
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +36,10 @@ from search import checksums, frequent, phrases, segments
 from search.caches import ByteLRU, limit_bytes
 from search.duplicates import FINGERPRINT_BYTES
 from search.durable import INDEX_NAME
+from search.facets import FacetCounter
 from search.layout import ARRAYS
 from search.postings import KeptBitmap, Postings
-from search.results import FacetCount, Facets
+from search.results import Facets
 from search.schema import PackedPositions
 from search.segments import NO_DATE as NO_DATE
 from search.stored import StoredLookup, stored_lookup
@@ -56,7 +56,6 @@ _FEW_SHARE = 128
 # ``frequent.pack``); 0 reads them all as lists, as before (a test compares the two).
 _BITMAP_SHARE = 32
 _UNOPENED = object()  # a segment's stored fields lookup not opened yet
-FACETS = ("source", "topic")  # the categories counted for a search's facets
 
 
 _caches_lock = threading.Lock()
@@ -102,7 +101,6 @@ class IndexArrays:
         (see ``segments.load``)."""
         self._searcher = searcher
         self._reader = reader = searcher.reader()
-        self._everything: _Tally | None = None  # the facets of every live document
         self._whoosh = threading.RLock()  # every read of the searcher (see the module doc)
         self.folder = folder
         self.size = reader.doc_count_all()
@@ -145,7 +143,7 @@ class IndexArrays:
         self.dates = self._joined([s.dates for s in self.segments], np.int64)
         self.undated = self.dates == NO_DATE
         self.years = self._joined([s.years for s in self.segments], np.int16)
-        self._year_slots = int(self.years.max(initial=0)) + 1  # (tallies of equal length)
+        self._facets = FacetCounter(self.categories, self.years, self.undated, self.alive)
 
     def _joined(self, parts: list[np.ndarray], dtype=np.float32) -> np.ndarray:
         """One array over all documents: a single segment's own (mapped) array, unjoined."""
@@ -353,9 +351,10 @@ class IndexArrays:
         return mask
 
     def term_frequency(self, field: str, term: str) -> int:
-        """Live documents holding the term (Whoosh's term table)."""
-        with self._whoosh:
-            return self._reader.doc_frequency(field, term)
+        """Documents holding the term, as Whoosh's ``doc_frequency`` counts them (deleted
+        ones until their segment is merged): read by ``pread``, without the lock."""
+        encoded = term.encode("utf-8")
+        return sum(lookup.doc_frequency(field, encoded) for lookup in self._lookups)
 
     # Terms are listed segment by segment: Whoosh's MultiReader merges its segments' term
     # iterators as if each went on in field name order past the end of a field, but the
@@ -523,73 +522,8 @@ class IndexArrays:
         return mask
 
     def facets(self, matched: np.ndarray) -> Facets:
-        """The facets of the matching documents (live ones, as a mask).
-
-        A query of common words matches most of the index (900,000 of a million
-        articles for many known-item queries, whose words are optional): then the
-        facets of everything, counted once for the generation, less those of the
-        documents not matched, which are few. Counting the matches themselves took
-        10 ms a query at a million articles.
-        """
-        if np.count_nonzero(matched) > self.documents // 2:
-            tally = self._tally_all().less(self._tally(np.flatnonzero(self.alive & ~matched)))
-        else:
-            tally = self._tally(np.flatnonzero(matched))
-        return tally.facets(
-            {name: values for name, (_, values) in self.categories.items() if name in FACETS}
-        )
-
-    def _tally(self, docs: np.ndarray) -> _Tally:
-        counts = {}
-        for name in FACETS:
-            codes, values = self.categories[name]
-            selected = codes[docs]
-            counts[name] = np.bincount(selected[selected >= 0], minlength=len(values))
-        years = np.bincount(self.years[docs].astype(np.int64), minlength=self._year_slots)
-        return _Tally(counts, years, int(np.count_nonzero(self.undated[docs])))
-
-    def _tally_all(self) -> _Tally:
-        """The tally of every live document, counted once (racing threads count it
-        alike, and either count may stay)."""
-        if self._everything is None:
-            self._everything = self._tally(np.flatnonzero(self.alive))
-        return self._everything
-
-
-@dataclass(frozen=True)
-class _Tally:
-    """Counts of each facet value among some documents: by category code, by year."""
-
-    categories: dict[str, np.ndarray]
-    years: np.ndarray  # by year; 0 for the undated
-    undated: int
-
-    def less(self, other: _Tally) -> _Tally:
-        return _Tally(
-            {name: counts - other.categories[name] for name, counts in self.categories.items()},
-            self.years - other.years,
-            self.undated - other.undated,
-        )
-
-    def facets(self, values: dict[str, list[str]]) -> Facets:
-        found = {}
-        for name, counts in self.categories.items():
-            found[name] = sorted(
-                (
-                    FacetCount(values[name][code], int(count))
-                    for code, count in enumerate(counts)
-                    if count
-                ),
-                key=lambda item: (-item.count, item.value),
-            )
-        years = [
-            FacetCount(int(year), int(self.years[year]))
-            for year in np.flatnonzero(self.years)[::-1]
-            if year > 0
-        ]
-        return Facets(
-            source=found["source"], topic=found["topic"], year=years, undated=self.undated
-        )
+        """The facets of the matching documents (live ones, as a mask)."""
+        return self._facets.facets(matched)
 
 
 class _TermsCursor:

@@ -214,6 +214,12 @@ class TermLookup:
             return {}
         return blocks.values_at(info, self._read_postings, docnums)
 
+    def doc_frequency(self, field: str, term: bytes) -> int:
+        """The documents of the segment holding the term, deleted ones included (the
+        count its term info holds, which Whoosh's ``doc_frequency`` gives)."""
+        info = self.info(field, term)
+        return 0 if info is None else _TERM_DOCS.unpack_from(info)[0]
+
     def _read_postings(self, offset: int, length: int) -> bytes:
         return os.pread(self._postings_fd, length, self._postings_base + offset)
 

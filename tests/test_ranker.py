@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from search import facets as facets_module
 from search import ranker, ranking
 from search.searching import SearchEngine, SearchRequest
 from tests.conftest import build_index
@@ -157,14 +158,22 @@ def test_a_document_behind_on_the_rarer_word_is_kept_when_the_other_can_lift_it(
     assert first in kept.tolist()
 
 
+@pytest.mark.parametrize("cells", [True, False], ids=["cells", "apart"])
 @pytest.mark.parametrize("query", ["переговоры | газа", "-зимбабве", "Женеве", "газа"])
-def test_facets_count_the_matches(engine, query):
+def test_facets_count_the_matches(engine, monkeypatch, query, cells):
     """Facets counted directly (few matches) or as everything less the rest (most of the
-    index matched) are the stored fields' own counts."""
+    index matched), by cells of the table or each facet apart (a table too large), are
+    the stored fields' own counts."""
+    if not cells:
+        monkeypatch.setattr(facets_module, "MAX_CELLS", 0)
     found = engine.match(SearchRequest(q=query))
     arrays, docs = found.arrays, np.flatnonzero(found.matched)
     stored = [arrays.stored_fields(d) for d in docs.tolist()]
-    facets = arrays.facets(found.matched)
+    counter = facets_module.FacetCounter(
+        arrays.categories, arrays.years, arrays.undated, arrays.alive
+    )
+    facets = counter.facets(found.matched)
+    assert (counter._table() is not None) == cells
 
     def counted(values) -> list[tuple]:
         counts = Counter(v for v in values if v)
@@ -182,4 +191,4 @@ def test_facets_of_most_of_the_index_are_counted_from_the_rest(engine):
     found = engine.match(SearchRequest(q="-зимбабве"))
     assert np.count_nonzero(found.matched) > found.arrays.documents // 2
     assert len(found.arrays.facets(found.matched).source) > 1
-    assert found.arrays._everything is not None  # counted once, then less the rest
+    assert found.arrays._facets._everything is not None  # counted once, then less the rest

@@ -121,12 +121,20 @@ def test_term_lookup_finds_what_whoosh_finds_and_nothing_else(updated_index):
         present = 0
         for (field, term), _ in leaf._terms.items():
             assert lookup.info(field, term) == table[leaf._terms._keycoder(field, term)]
+            assert lookup.doc_frequency(field, term) == leaf.doc_frequency(field, term)
             present += 1
             for missing in (term + b"x", b"x" + term, term[:-1]):
                 if (field, missing) not in leaf:
                     assert lookup.info(field, missing) is None
+                    assert lookup.doc_frequency(field, missing) == 0
         assert present > 50
         assert lookup.info("no such field", b"x") is None
+    arrays = SearchEngine(updated_index).arrays()  # summed over segments, as Whoosh sums
+    terms = leaves(updated_index)[0]._terms.items()
+    asked = [(f, t.decode()) for (f, t), _ in terms if f in ("title", "text", "exact")][::7]
+    counts = [arrays.term_frequency(field, term) for field, term in asked]
+    assert counts == [arrays._reader.doc_frequency(field, term) for field, term in asked]
+    assert max(counts) > 2 and arrays.term_frequency("text", "нет-такого") == 0
 
 
 def test_term_lookup_reads_the_postings_whoosh_reads(updated_index):
