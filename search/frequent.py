@@ -127,16 +127,28 @@ class FrequentPostings:
         first = int(self.id_starts[at])
         return self._span(0, first, first + self.count(at))
 
-    def weights(self, at: int, first: int = 0, last: int | None = None) -> np.ndarray:
-        """The weights (float32) of kept term ``at``, in the order of its documents: of
-        its postings ``first:last`` (all by default)."""
-        start = int(self.starts[at])
-        end = int(self.starts[at + 1]) if last is None else start + last
-        start += first
+    def weights(self, at: int) -> np.ndarray:
+        """The weights (float32) of kept term ``at``, in the order of its documents."""
+        start, end = int(self.starts[at]), int(self.starts[at + 1])
         tf = self._span(1, start, end).astype(np.float32)
         if self.over_at.size:
             low, high = np.searchsorted(self.over_at, (start, end))
             tf[self.over_at[low:high] - start] = self.over_tf[low:high]
+        return tf
+
+    def weights_at(self, at: int, ranks: np.ndarray) -> np.ndarray:
+        """The weights (float32) of kept term ``at``'s postings number ``ranks``
+        (ascending): read from the first to the last, converted only where asked."""
+        start = int(self.starts[at])
+        first, last = start + int(ranks[0]), start + int(ranks[-1]) + 1
+        tf = self._span(1, first, last)[ranks - (first - start)].astype(np.float32)
+        if self.over_at.size:
+            low, high = np.searchsorted(self.over_at, (first, last))
+            if low < high:  # the few weights over 255, where asked
+                over = np.searchsorted(ranks + start, self.over_at[low:high])
+                asked = over < ranks.size
+                asked[asked] = ranks[over[asked]] + start == self.over_at[low:high][asked]
+                tf[over[asked]] = self.over_tf[low:high][asked]
         return tf
 
     def _span(self, which: int, start: int, end: int) -> np.ndarray:

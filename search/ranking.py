@@ -484,18 +484,10 @@ class IndexArrays:
             spread = np.zeros(self.size, dtype=np.float32)
             spread[ids] = self._bm25(field, df, ids, tf, k1, b)
             weights = spread[docs]
-        if postings.bitmaps:  # the documents of each segment, by the rank of their bits
-            edges = np.searchsorted(docs, postings.edges).tolist()
-            where, found = [], []
-            for part, start, end in zip(postings.bitmaps, edges[::2], edges[1::2], strict=True):
-                if start < end:
-                    present, tf = part.weights_of(docs[start:end] - part.offset)
-                    if tf.size:
-                        where.append(np.flatnonzero(present) + start)
-                        found.append(tf)
-            if where:
-                at = np.concatenate(where)
-                weights[at] = self._bm25(field, df, docs[at], np.concatenate(found), k1, b)
+        if postings.bitmaps:
+            at, found = postings.bitmap_weights(docs)
+            if at.size:
+                weights[at] = self._bm25(field, df, docs[at], found, k1, b)
         return weights
 
     def bm25_bound(self, postings: Postings, k1: float = WEIGHTS.k1) -> float:

@@ -14,10 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search import frequent, indexer, ranking
-from search.postings import KeptBitmap
+from search.postings import KeptBitmap, Postings
 from search.searching import SearchEngine, SearchRequest
 from tests.conftest import build_index
 from tests.test_frequent import article, posting_lists
+
+NONE, NONE_TF = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
 
 @given(posting_lists(), st.data())
@@ -46,27 +48,35 @@ def test_a_kept_bitmap_gives_the_documents_and_weights_of_its_list(case, data):
             assert part.tf().tolist() == live_tf.tolist()
             assert np.flatnonzero(part.holding()).tolist() == live.tolist()
             asked = np.asarray(sorted(data.draw(st.sets(st.integers(0, size - 1)))), np.int64)
-            present, weights = part.weights_of(asked)
-            assert asked[present].tolist() == np.intersect1d(asked, live).tolist()
-            assert weights.tolist() == live_tf[np.searchsorted(live, asked[present])].tolist()
+            # with documents before the segment and after it
+            outside = np.asarray([offset - 1] if offset else [], np.int64)
+            docs = np.concatenate([outside, asked + offset, [offset + size + 3]])
+            where, weights = Postings(NONE, NONE_TF, [part]).bitmap_weights(docs)
+            assert (docs[where] - offset).tolist() == np.intersect1d(asked, live).tolist()
+            assert weights.tolist() == live_tf[np.searchsorted(live, docs[where] - offset)].tolist()
 
 
-def test_dense_words_are_found_across_the_words_of_the_bitmap():
-    """Every document of a segment of 200 (four 64-bit words, the last one padded), the
-    weight of each its number: a rank off by one bit or one word gives another weight."""
-    size = 200
-    ids = np.arange(0, size, 1, dtype=np.int64)
-    tf = (ids + 1).astype(np.float32)
-    kept = frequent.pack([(b"text\x1fall", ids, tf)], size)
-    part = KeptBitmap(kept, 0, 0, None)
-    present, weights = part.weights_of(ids)
-    assert present.all() and weights.tolist() == tf.tolist()
-    odd = ids[1::2]
-    kept = frequent.pack([(b"text\x1fodd", odd, tf[1::2])], size)
-    part = KeptBitmap(kept, 0, 0, None)
-    present, weights = part.weights_of(ids)
-    assert present.tolist() == (ids % 2 == 1).tolist()
-    assert weights.tolist() == tf[1::2].tolist()
+def test_ranks_run_on_across_words_and_segments():
+    """Three segments of 200, 70 and 130 documents (bitmaps of 4, 2 and 3 words, the
+    last of each padded): every document, the weight of each its global number; then
+    the odd ones only. A rank off by one bit, one word or one segment gives another
+    weight."""
+    sizes, offsets = (200, 70, 130), (0, 200, 270)
+    docs = np.arange(400, dtype=np.int64)
+    for step, first in ((1, 0), (2, 1)):
+        parts = []
+        for size, offset in zip(sizes, offsets, strict=True):
+            ids = np.arange(first, size, step, dtype=np.int64)
+            kept = frequent.pack([(b"text\x1fw", ids, (ids + offset + 1).astype(np.float32))], size)
+            parts.append(KeptBitmap(kept, 0, offset, None))
+        where, weights = Postings(NONE, NONE_TF, parts).bitmap_weights(docs)
+        held = [
+            doc
+            for doc in range(400)
+            if (doc - max(o for o in offsets if o <= doc)) % step == first % step
+        ]
+        assert where.tolist() == held
+        assert weights.tolist() == [doc + 1.0 for doc in held]
 
 
 @pytest.fixture
