@@ -33,6 +33,9 @@ TABLE_INTERNALS = {
 _RECORD_HEAD = struct.Struct("!ii")
 _TERM_DOCS = struct.Struct("!xxxxxI")
 _TERMS_CHUNK = 8 << 20
+# Bytes of a record's value read with its head: a term info pointing to blocks is 35
+# (the most asked for: the rarer words' lists), an inlined list of a few postings more.
+_VALUE_GUESS = 96
 # A slot of the hash table: the key's hash and where its record starts (``filetables``).
 _SLOT = struct.Struct("!Iq")
 
@@ -95,7 +98,10 @@ class Terms(Sequence[str]):
         """The position of ``term``, or None (``hashed``: its ``term_hash``, when the
         caller looks it up in many segments)."""
         wanted = np.uint64(term_hash(term.encode("utf-8")) if hashed is None else hashed)
-        return self._probe(int(np.searchsorted(self._hashes, wanted)), wanted, term)
+        at = int(self._hashes.searchsorted(wanted))
+        if at == len(self._hashes) or self._hashes[at] != wanted:  # (most lookups)
+            return None
+        return self._probe(at, wanted, term)
 
     def find_all(self, terms: Sequence[str], hashes: np.ndarray) -> np.ndarray:
         """The position of each of ``terms`` (``hashes``: their ``term_hash``, uint64),
@@ -241,10 +247,13 @@ class TermLookup:
             if not position:
                 return None
             if slot_hash == keyhash:
-                head = os.pread(fd, _RECORD_HEAD.size + len(key), base + position)
-                key_length, value_length = _RECORD_HEAD.unpack_from(head)
-                if key_length == len(key) and head[_RECORD_HEAD.size :] == key:
-                    value_at = base + position + _RECORD_HEAD.size + key_length
-                    return os.pread(fd, value_length, value_at)
+                # the record's head, key and (most often) value in one read
+                head_size = _RECORD_HEAD.size + len(key)
+                record = os.pread(fd, head_size + _VALUE_GUESS, base + position)
+                key_length, value_length = _RECORD_HEAD.unpack_from(record)
+                if key_length == len(key) and record[_RECORD_HEAD.size : head_size] == key:
+                    if len(record) >= head_size + value_length:
+                        return record[head_size : head_size + value_length]
+                    return os.pread(fd, value_length, base + position + head_size)
             slot = (slot + 1) % slots
         return None

@@ -114,7 +114,10 @@ def test_stored_fields_are_read_as_whoosh_reads_them(updated_index):
     assert all(isinstance(lookup, stored.StoredLookup) for lookup in arrays._stored)
 
 
-def test_term_lookup_finds_what_whoosh_finds_and_nothing_else(updated_index):
+@pytest.mark.parametrize("guess", [0, termtable._VALUE_GUESS], ids=["value apart", "guessed"])
+def test_term_lookup_finds_what_whoosh_finds_and_nothing_else(updated_index, monkeypatch, guess):
+    """Every term's info, read with the record's head or after it, is Whoosh's."""
+    monkeypatch.setattr(termtable, "_VALUE_GUESS", guess)
     for leaf in leaves(updated_index):
         lookup = termtable.TermLookup(leaf)
         table = leaf._terms._tindex
