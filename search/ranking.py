@@ -395,7 +395,16 @@ class IndexArrays:
             return self._searcher.up_to_date()
 
     def surface_frequency(self, form: str) -> int:
-        return self.surface_frequencies([form])[0]
+        """Articles holding the surface form (as ``surface_frequencies``): each word of
+        a query is asked for, in all 40 segments of a million articles, where a lookup
+        of one key costs a fifth of one through ``find_all``."""
+        hashed = term_hash(form.encode("utf-8"))
+        total = 0
+        for segment in self.segments:
+            at = segment.terms.find(form, hashed)
+            if at is not None:
+                total += int(segment.counts[at])
+        return total
 
     def surface_frequencies(self, forms: list[str]) -> list[int]:
         """Articles holding each surface form (deleted ones included, as in Whoosh's term
