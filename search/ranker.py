@@ -192,7 +192,9 @@ def score(arrays: IndexArrays, plan: Plan, deadline: float) -> Scores:
     clauses found, flagged ``timed_out``.
     """
     size = arrays.size
-    coverage = np.zeros(size, dtype=np.int32)
+    # (int16: a query has far fewer clauses; adding a clause's mask takes 0.15 ms at a
+    # million articles, 0.38 ms in int32)
+    coverage = np.zeros(size, dtype=np.int16)
     if plan.empty:
         if plan.excluded is None:
             return Scores(None, coverage)
