@@ -98,13 +98,6 @@ class FrequentPostings:
     # read from them with ``pread`` (``search.preads``), not through their maps
     files: tuple[BinaryIO, BinaryIO] | None = None
 
-    def get(self, key: str, hashed: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-        """The document numbers and weights (float32) of the term of ``key`` (:func:`key`),
-        or None when it is not one of the segment's frequent terms (``hashed``: the key's
-        ``term_hash``, worked out once for all segments)."""
-        at = self.keys.find(key, hashed)
-        return None if at is None else (self.documents(at), self.weights(at))
-
     def bitmap(self, at: int) -> np.ndarray | None:
         """The bitmap (``np.packbits`` order) of the documents of kept term ``at`` (its
         place among the keys), or None when they are kept as a list."""

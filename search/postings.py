@@ -78,6 +78,7 @@ class Postings:
         self.listed_tf = listed_tf  # float32
         self.bitmaps: tuple[KeptBitmap, ...] = tuple(bitmaps)
         self.df = listed_ids.size + sum(part.count for part in self.bitmaps)
+        self._with_deletions = [n for n, part in enumerate(self.bitmaps) if part.alive is not None]
 
     def mark(self, mask: np.ndarray) -> None:
         """Set ``mask`` (a bool a document of the index) at every document holding the term."""
@@ -91,7 +92,7 @@ class Postings:
         (live), and their weights: a document's weight is at the rank of its bit, the
         set bits before it. The ranks are worked out for all the bitmaps at once; the
         weights are then read segment by segment, from the first asked to the last."""
-        offsets, sizes, words, first_word, bits_before = self._words
+        offsets, sizes, words, first_word, bits_before = self._bitmap_table
         part = np.searchsorted(offsets, docs, side="right") - 1
         local = docs - offsets[part]
         inside = (part >= 0) & (local < sizes[part])
@@ -100,11 +101,9 @@ class Postings:
         word_at = first_word[part] + (local >> 6)
         word, bit = words[word_at], local & 63
         present = (word & _BIT[bit]) != 0
-        for number in np.unique(part).tolist():  # deletions, in the segments that have some
-            alive = self.bitmaps[number].alive
-            if alive is not None:
-                mine = part == number
-                present[mine] &= alive[local[mine]]
+        for number in self._with_deletions:
+            mine = part == number
+            present[mine] &= self.bitmaps[number].alive[local[mine]]
         where, part, word_at = where[present], part[present], word_at[present]
         ranks = bits_before[word_at] - bits_before[first_word[part]]
         ranks += np.bitwise_count(word[present] & _BEFORE[bit[present]])
@@ -112,13 +111,13 @@ class Postings:
         cuts = np.flatnonzero(np.diff(part)) + 1
         for start, end in zip([0, *cuts.tolist()], [*cuts.tolist(), part.size], strict=True):
             if start < end:
-                found = self.bitmaps[int(part[start])]
-                weights.append(found.kept.weights_at(found.at, ranks[start:end]))
+                held = self.bitmaps[int(part[start])]
+                weights.append(held.kept.weights_at(held.at, ranks[start:end]))
         found = np.concatenate(weights) if weights else np.zeros(0, dtype=np.float32)
         return where, found
 
     @cached_property
-    def _words(self) -> tuple[np.ndarray, ...]:
+    def _bitmap_table(self) -> tuple[np.ndarray, ...]:
         """The bitmaps' segments (offsets and sizes), the bitmaps as 64-bit words one
         after another (each padded to a whole word), each one's first word, and the set
         bits before each word."""
