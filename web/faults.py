@@ -63,6 +63,7 @@ class IndexGuard:
     def __init__(self, root: Path):
         self.root = Path(root)
         self._verdict = _Verdict()
+        self._suspect = False  # a read failed since the last check
         self._lock = threading.Lock()
 
     def check(self) -> list[str]:
@@ -74,7 +75,10 @@ class IndexGuard:
             return self._check()
 
     def unavailable(self) -> bool:
-        """Whether the index is known to be damaged (checking again when it is time to)."""
+        """Whether the index is known to be damaged (checking again when it is time to,
+        and at once after a read error: a file read short is damage until checked)."""
+        if self._suspect:
+            return bool(self._recent_problems())
         return bool(self._verdict.problems) and bool(self._recent_problems())
 
     def is_index_fault(self, error: BaseException) -> bool:
@@ -89,6 +93,7 @@ class IndexGuard:
         if isinstance(error, INDEX_READ_ERRORS):
             with self._lock:
                 self._verdict.checked = float("-inf")
+                self._suspect = True
             return True
         return bool(self._recent_problems(ERROR_RECHECK_SECONDS))
 
@@ -109,6 +114,7 @@ class IndexGuard:
         elif self._verdict.problems and not problems:
             log.warning("index %s is sound again", self.root)
         self._verdict = _Verdict(live, problems, time.monotonic())
+        self._suspect = False
         return problems
 
 
