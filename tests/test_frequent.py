@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -186,21 +188,28 @@ def posting_lists(draw) -> tuple[int, list[tuple[bytes, np.ndarray, np.ndarray]]
     return size, found
 
 
-@given(posting_lists())
-@settings(max_examples=150, deadline=None)
-def test_kept_lists_read_back_as_they_were(case):
-    size, found = case
+@contextmanager
+def kept_on_disk(found: list, size: int) -> Iterator[tuple[Path, frequent.FrequentPostings]]:
+    """Posting lists packed, written to a folder and read back from it (mapped)."""
     with tempfile.TemporaryDirectory() as folder:
         frequent.write(Path(folder), frequent.pack(found, size))
         postings = frequent.read(Path(folder), size)
         assert postings is not None
+        yield Path(folder), postings
+
+
+@given(posting_lists())
+@settings(max_examples=150, deadline=None)
+def test_kept_lists_read_back_as_they_were(case):
+    size, found = case
+    with kept_on_disk(found, size) as (folder, postings):
         for key, ids, tf in found:
             field, term = key.decode().split("\x1f")
             got_ids, got_tf = kept_list(postings, frequent.key(field, term))
             assert got_ids.tolist() == ids.tolist()
             assert got_tf.dtype == np.float32 and got_tf.tolist() == tf.tolist()
         assert kept_list(postings, frequent.key("text", "другое")) is None
-        assert frequent.read(Path(folder), size + 1) is None
+        assert frequent.read(folder, size + 1) is None
 
 
 def test_dense_lists_are_bitmaps_and_sparse_ones_lists():

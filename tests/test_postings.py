@@ -5,8 +5,6 @@ with deletions, and the ranker's weights of any documents are those of the whole
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ from search import frequent, indexer, ranking
 from search.postings import KeptBitmap, Postings
 from search.searching import SearchEngine, SearchRequest
 from tests.conftest import build_index
-from tests.test_frequent import article, posting_lists
+from tests.test_frequent import article, kept_on_disk, posting_lists
 
 NONE, NONE_TF = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
@@ -26,10 +24,7 @@ NONE, NONE_TF = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 @settings(max_examples=150, deadline=None)
 def test_a_kept_bitmap_gives_the_documents_and_weights_of_its_list(case, data):
     size, found = case
-    with tempfile.TemporaryDirectory() as folder:
-        frequent.write(Path(folder), frequent.pack(found, size))
-        kept = frequent.read(Path(folder), size)
-        assert kept is not None
+    with kept_on_disk(found, size) as (_, kept):
         for key, ids, tf in found:
             at = kept.keys.find(key.decode())
             if kept.bitmap(at) is None:
