@@ -28,3 +28,14 @@ def read_span(file: BinaryIO, kept: np.memmap, start: int, end: int) -> np.ndarr
     if len(data) != wanted:
         raise OSError(f"{kept.filename} ends before item {end}")
     return np.frombuffer(data, dtype=kept.dtype).reshape((end - start, *kept.shape[1:]))
+
+
+def file_position(file) -> tuple[int, int]:
+    """The descriptor of the file that a Whoosh file object (a ``StructFile``'s ``file``)
+    reads, and where its bytes start there: within the segment's compound file for a
+    ``SubFile``, at 0 for a file of its own. ValueError for one in memory."""
+    if hasattr(file, "_offset"):  # a part of the segment's compound file
+        return file._file.fileno(), file._offset
+    if hasattr(file, "fileno"):
+        return file.fileno(), 0
+    raise ValueError(f"{type(file).__name__} is not read from a file")

@@ -19,6 +19,8 @@ import zlib
 
 from whoosh.codec.whoosh3 import STORED_COLUMN
 
+from search.preads import file_position
+
 # The private attributes of whoosh-reloaded read here (tests/test_segments.py).
 STORED_INTERNALS = {
     "SegmentReader": ("_perdoc",),
@@ -60,11 +62,8 @@ def stored_lookup(leaf) -> StoredLookup | None:
     if reader is None:
         return None
     column = reader._child  # the compressed bytes under the pickles
-    file = getattr(column._dbfile, "file", None)
-    if hasattr(file, "_offset"):  # a part of the segment's compound file
-        fd, base = file._file.fileno(), file._offset
-    elif hasattr(file, "fileno"):
-        fd, base = file.fileno(), 0
-    else:
+    try:
+        fd, base = file_position(getattr(column._dbfile, "file", None))
+    except ValueError:
         return None
     return StoredLookup(fd, base + column._basepos, column._offsets, column._lengths)

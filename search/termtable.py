@@ -19,6 +19,7 @@ import numpy as np
 from whoosh.system import pack_ushort
 
 from search import blocks
+from search.preads import file_position
 
 #: Private attributes of Whoosh's term table readers read here.
 TABLE_INTERNALS = {
@@ -193,15 +194,12 @@ class TermLookup:
     def __init__(self, leaf):
         terms = leaf._terms
         table = terms._tindex
-        subfile = table.dbfile.file  # the term table within the segment's compound file
-        self._fd = subfile._file.fileno()
-        self._base = subfile._offset
+        # the term table and the postings file, within the segment's compound file
+        self._fd, self._base = file_position(table.dbfile.file)
         self._tables = table.tables
         self._hash = table.hashfn
         self._fieldmap = terms._fieldmap
-        postings = terms._postfile.file  # the postings file, in the same compound file
-        self._postings_fd = postings._file.fileno()
-        self._postings_base = postings._offset
+        self._postings_fd, self._postings_base = file_position(terms._postfile.file)
 
     def postings(self, field: str, term: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         """The term's document numbers (int64) and weights (float32) in the segment, or
