@@ -100,6 +100,43 @@ def _decoded(data: bytes, offset: int) -> tuple[np.ndarray, np.ndarray]:
     return np.cumsum(np.asarray(deltas, dtype=np.int64)), np.asarray(weights, dtype=np.float32)
 
 
+def read_whole(
+    info: bytes, read: Callable[[int, int], bytes], fixedsize: int | None
+) -> tuple[list[int], list[float], list | None]:
+    """A term's whole posting list as lists: document numbers (ascending), weights and
+    values (None for a format whose values have size 0; ``fixedsize`` is the format's
+    ``fixed_value_size``), from its W3 term info bytes and ``read`` as
+    :func:`read_terminfo` takes them. What Whoosh's matcher would step through, a block
+    at a time (``search.merge_writer`` copies lists so)."""
+    inlined = _inlined(info)
+    if inlined is not None:
+        ids, weights, values = inlined
+        weights = list(weights) if weights else [1] * len(ids)
+        return list(ids), weights, None if fixedsize == 0 else list(values)
+    offset, length = _list_span(info)
+    ids: list[int] = []
+    weights: list[float] = []
+    values: list | None = None if fixedsize == 0 else []
+    for block in _blocks(read(offset, length), offset):
+        deltas, block_weights, block_values = block.data()
+        ids.extend(accumulate(deltas))  # a block's first delta is its first id
+        if block_weights is None:
+            weights.extend([1] * block.count)
+        elif isinstance(block_weights, float):
+            weights.extend([block_weights] * block.count)
+        else:
+            weights.extend(block_weights)
+        if values is None:
+            continue
+        if fixedsize is None or fixedsize < 0:
+            values.extend(block_values)
+        else:
+            values.extend(
+                block_values[at : at + fixedsize] for at in range(0, len(block_values), fixedsize)
+            )
+    return ids, weights, values
+
+
 def values_at(
     info: bytes, read: Callable[[int, int], bytes], docnums: np.ndarray
 ) -> dict[int, bytes]:

@@ -66,7 +66,7 @@ from search.layout import (
 )
 from search.locking import IndexBusy, WriterLock
 from search.records import Article, IngestProblem
-from search.schema import build_schema, compress_text, decompress_text
+from search.schema import build_schema, compress_text
 
 __all__ = [
     "BuildRefused",
@@ -135,22 +135,6 @@ def article_document(article: Article) -> dict:
         "year": article.date.year if article.date else None,
         "fingerprint": (article.title, article.summary, article.text),
     }
-
-
-def stored_document(stored: dict) -> dict:
-    """The Whoosh document ``article_document`` made of an indexed article, again, from
-    the article's stored fields (a merge indexes its articles anew from them)."""
-    title, summary = stored.get("title", ""), stored.get("summary", "")
-    text = decompress_text(stored.get("text_zlib"))
-    date = stored.get("date")
-    doc = {
-        **stored,
-        "text": text,
-        "exact": "\n".join((title, summary, text)),
-        "year": date.year if date else None,
-        "fingerprint": (title, summary, text),
-    }
-    return {key: value for key, value in doc.items() if value is not None}
 
 
 def _collect(report: IngestReport, sink: ProblemSink | None) -> ProblemSink:

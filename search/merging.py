@@ -26,15 +26,15 @@ pays per segment; so segments are merged here, as Lucene's log/tiered policies d
   (one per ``indexer.SEGMENT_TEXT_BYTES`` of text) are larger than a merge of them
   may be.
 
-How a merge writes its segment depends on its size. Whoosh's ``add_reader`` copies
-postings term by term, looking each up in each source segment: merging 8 segments of
-12 generated articles took 6.8 s, 14 articles a second. Up to ``REINDEX_MAX_WORDS``
-words the articles are instead indexed anew from their stored fields
-(``indexer.stored_document``) by the bulk writer in this process: 1.6 s for those 96
-articles, 130 a second for 5,000 (peak RSS 511 MB), whatever the number of sources.
-The bulk writer holds a segment's postings until it writes them (about 10 bytes of
-memory per byte of text), so larger merges go through ``add_reader``, whose memory is
-bounded (``WRITER_MEMORY_MB``). Both write the same segment (a test compares them).
+A merge writes its segment with ``search.merge_writer``: the stored fields, lengths and
+columns through Whoosh's own per-document copy, the postings a whole term list at a time
+from the sources' files, in term order, one list in memory at a time. Merging 4
+segments of 1,000 generated articles took 19 s that way; Whoosh's ``add_reader`` (each
+posting stepped through a matcher, pooled and sorted again) took 131 s, and indexing
+the articles anew from their stored fields with the bulk writer, which the smaller
+merges used to do, 48 s while holding the whole segment's postings in memory (about
+10 bytes a byte of text). A merge of the 8 segments of tier 3 at a million articles
+(185,000 articles) would have taken about 100 minutes of a core through ``add_reader``.
 
 A merge never blocks readers or writers. Under the writer lock it only picks the
 segments and, at the end, swaps them for the merged one in a new table of contents;
@@ -72,10 +72,8 @@ from whoosh.index import TOC
 from whoosh.reading import SegmentReader
 
 from search import frequent, segments
-from search.bulk import BulkWriter
-from search.codec import NewsCodec
 from search.durable import INDEX_NAME, create_durable, discard_garbage, fsync_path
-from search.indexer import stored_document, writing
+from search.indexer import writing
 from search.layout import (
     ARRAYS,
     SegmentInfo,
@@ -86,19 +84,16 @@ from search.layout import (
     segment_info,
     segments_of,
 )
-from search.schema import build_schema
+from search.merge_writer import MergeWriter
 
 MERGE_FACTOR = 8
 FLOOR_DOCS = 100
 MAX_DELETED_SHARE = 0.3
 MAX_MERGED_DOCS = 200_000
-REINDEX_MAX_WORDS = 4_000_000  # about 4,100 generated articles: a peak RSS near 450 MB
-WORDS_FIELD = "exact"  # every word of an article (title, summary and text) once
 #: Merges run in two lanes, each one merge at a time: those of tier 0 (the segments of
 #: updates), and those of larger segments, which never hold up the first.
 LANES = ("small", "large")
 LOCK_WAIT_SECONDS = 60.0
-WRITER_MEMORY_MB = 256
 
 log = logging.getLogger(__name__)
 
@@ -255,11 +250,7 @@ def _write_merged(ix, chosen: list, scratch: Path):
     target = create_durable(scratch, ix.schema)
     readers = [SegmentReader(ix.storage, ix.schema, segment) for segment in chosen]
     try:
-        words = sum(reader.field_length(WORDS_FIELD) for reader in readers)
-        if words <= REINDEX_MAX_WORDS and _stores_documents(ix.schema):
-            _index_anew(target, readers)
-        else:
-            _copy_postings(target, readers)
+        _copy_postings(target, readers)
     finally:
         for reader in readers:
             reader.close()
@@ -290,30 +281,13 @@ def _move_arrays(scratch: Path, live: Path, segment_id: str) -> None:
         log.info("the arrays of %s are kept after the swap: %r", segment_id, error)
 
 
-def _stores_documents(schema) -> bool:
-    """Whether ``indexer.stored_document`` can make the index's documents again."""
-    return set(build_schema().names()) == set(schema.names())
-
-
-def _index_anew(target, readers: list) -> None:
-    """The live documents of ``readers``, in order, indexed from their stored fields."""
-    writer = BulkWriter(target, procs=1)
-    try:
-        for reader in readers:
-            for _, stored in reader.iter_docs():
-                writer.add_document(**stored_document(stored))
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit()
-
-
 def _copy_postings(target, readers: list) -> None:
-    """The live documents of ``readers``, in order, copied by Whoosh's ``add_reader``."""
-    writer = target.writer(codec=NewsCodec(), limitmb=WRITER_MEMORY_MB)
+    """The live documents of ``readers``, in order, their postings copied a term at a
+    time (``search.merge_writer``)."""
+    writer = MergeWriter(target)
     try:
         for reader in readers:
-            writer.add_reader(reader)
+            writer.add_segment(reader)
     except BaseException:
         writer.cancel()
         raise

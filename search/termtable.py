@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import struct
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from hashlib import blake2b
 
 import numpy as np
@@ -149,35 +149,40 @@ def field_terms(leaf, field: str) -> tuple[list[bytes], list[int]]:
     documents holding each, read from the term table's raw key/value records."""
     encoded: list[bytes] = []
     counts: list[int] = []
+    for term, info in field_records(leaf, field):
+        encoded.append(term)
+        counts.append(_TERM_DOCS.unpack_from(info)[0])
+    return encoded, counts
+
+
+def field_records(leaf, field: str) -> Iterator[tuple[bytes, bytes]]:
+    """A field's terms in a segment (UTF-8, in the table's byte order), each with its W3
+    term info bytes, read from the term table's raw key/value records a chunk at a time."""
     terms_reader = leaf._terms
     number = terms_reader._fieldmap.get(field)
     table = terms_reader._tindex
     first = None if number is None else next(table.ranges_from(pack_ushort(number)), None)
-    if first is not None:
-        prefix = pack_ushort(number)
-        position, end = first[0] - _RECORD_HEAD.size, table.endofdata
-        while position < end:
-            chunk = table.dbfile.get(position, min(_TERMS_CHUNK, end - position))
-            at, done = 0, False
-            while at + _RECORD_HEAD.size <= len(chunk):
-                key_length, value_length = _RECORD_HEAD.unpack_from(chunk, at)
-                value_at = at + _RECORD_HEAD.size + key_length
-                if value_at + value_length > len(chunk):
-                    if at == 0:  # one record larger than a chunk (long inlined postings)
-                        chunk = table.dbfile.get(position, value_at + value_length)
-                        continue
-                    break
-                key = chunk[at + _RECORD_HEAD.size : value_at]
-                if key[:2] != prefix:
-                    done = True
-                    break
-                encoded.append(key[2:])
-                counts.append(_TERM_DOCS.unpack_from(chunk, value_at)[0])
-                at = value_at + value_length
-            position += at
-            if done:
+    if first is None:
+        return
+    prefix = pack_ushort(number)
+    position, end = first[0] - _RECORD_HEAD.size, table.endofdata
+    while position < end:
+        chunk = table.dbfile.get(position, min(_TERMS_CHUNK, end - position))
+        at = 0
+        while at + _RECORD_HEAD.size <= len(chunk):
+            key_length, value_length = _RECORD_HEAD.unpack_from(chunk, at)
+            value_at = at + _RECORD_HEAD.size + key_length
+            if value_at + value_length > len(chunk):
+                if at == 0:  # one record larger than a chunk (long inlined postings)
+                    chunk = table.dbfile.get(position, value_at + value_length)
+                    continue
                 break
-    return encoded, counts
+            key = chunk[at + _RECORD_HEAD.size : value_at]
+            if key[:2] != prefix:
+                return
+            yield key[2:], chunk[value_at : value_at + value_length]
+            at = value_at + value_length
+        position += at
 
 
 class TermLookup:
@@ -208,7 +213,7 @@ class TermLookup:
         info = self.info(field, term)
         if info is None:
             return None
-        return blocks.read_terminfo(info, self._read_postings)
+        return blocks.read_terminfo(info, self.read)
 
     def values_at(self, field: str, term: str, docnums: np.ndarray) -> dict[int, bytes]:
         """The posting values (encoded positions) of those of ``docnums`` (ascending,
@@ -216,7 +221,7 @@ class TermLookup:
         info = self.info(field, term.encode("utf-8"))
         if info is None:
             return {}
-        return blocks.values_at(info, self._read_postings, docnums)
+        return blocks.values_at(info, self.read, docnums)
 
     def doc_frequency(self, field: str, term: bytes) -> int:
         """The documents of the segment holding the term, deleted ones included (the
@@ -224,7 +229,8 @@ class TermLookup:
         info = self.info(field, term)
         return 0 if info is None else _TERM_DOCS.unpack_from(info)[0]
 
-    def _read_postings(self, offset: int, length: int) -> bytes:
+    def read(self, offset: int, length: int) -> bytes:
+        """``length`` bytes of the segment's postings file from ``offset``."""
         return os.pread(self._postings_fd, length, self._postings_base + offset)
 
     def info(self, field: str, term: bytes) -> bytes | None:

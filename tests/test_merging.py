@@ -7,12 +7,12 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
-from search import indexer, merging
+from search import codec, indexer, merging
 from search.check import check_index
 from search.cli import main
-from search.ingest import read_articles
 from search.merging import (
     FLOOR_DOCS,
     MAX_MERGED_DOCS,
@@ -21,7 +21,6 @@ from search.merging import (
     choose,
     tier,
 )
-from search.schema import build_schema
 from search.searching import SearchEngine, SearchRequest
 from tests.conftest import build_index
 
@@ -184,7 +183,9 @@ def rich_article(number: int) -> dict:
     article = {
         "id": f"r-{number}",
         "title": f"Ёлки и ели в Подмосковье: выпуск {number}",
-        "text": f"Лесники пересчитали ёлки. В выпуске {number} — о том, как растут ели, "
+        # words at other positions and counted other times from article to article
+        "text": "Снова " * (number % 4) + f"лесники пересчитали ёлки. В выпуске {number} — "
+        f"о том, как растут ели, {'ели, ' * (number % 3)}"
         f"и о погоде (Mосква, латинская M). Метка{number}.",
         "url": f"https://news.example.ru/{number}",
         "source": ["ТАСС", "RT", "Интерфакс"][number % 3],
@@ -220,16 +221,17 @@ def document_rows(reader, schema) -> list:
     return [rows, columns]
 
 
-def test_a_merge_indexes_its_articles_anew_into_the_segment_add_reader_would_copy(
-    tmp_path, monkeypatch
-):
-    """Small merges index the stored articles again (``merging._index_anew``), larger
-    ones copy postings with Whoosh's ``add_reader``: both make the same segment."""
+@pytest.mark.parametrize("block_limit", [codec.BLOCK_LIMIT, 3])
+def test_a_merge_writes_the_segment_whooshs_add_reader_would(tmp_path, monkeypatch, block_limit):
+    """``search.merge_writer`` copies posting lists a term at a time; Whoosh's own
+    ``add_reader`` (posting by posting, pooled and sorted) is the reference. With 3
+    postings a block, lists of many blocks are copied too."""
     from whoosh.index import open_dir
     from whoosh.reading import SegmentReader
 
-    from search.durable import INDEX_NAME
+    from search.durable import INDEX_NAME, create_durable
 
+    monkeypatch.setattr(codec, "BLOCK_LIMIT", block_limit)
     root = build_index(tmp_path, [rich_article(n) for n in range(6)])
     for batch in range(MERGE_FACTOR - 1):
         add(root, tmp_path, [rich_article(10 + 3 * batch + k) for k in range(3)])
@@ -237,35 +239,39 @@ def test_a_merge_indexes_its_articles_anew_into_the_segment_add_reader_would_cop
     add(root, tmp_path, [rich_article(20) | {"title": "Заменённый выпуск"}])
     ix = merging.open_live(root)
     chosen = merging.TOC.read(ix.storage, INDEX_NAME).segments
+    assert any(segment.has_deletions() for segment in chosen)
     made = {}
-    for way, limit in (("anew", merging.REINDEX_MAX_WORDS), ("copied", 0)):
-        monkeypatch.setattr(merging, "REINDEX_MAX_WORDS", limit)
+    for way in ("merge_writer", "add_reader"):
         scratch = tmp_path / way
         scratch.mkdir()
-        segment = merging._write_merged(ix, chosen, scratch)
+        if way == "merge_writer":
+            segment = merging._write_merged(ix, chosen, scratch)
+        else:
+            target = create_durable(scratch, ix.schema)
+            writer = target.writer(codec=codec.NewsCodec())
+            for source in chosen:
+                with SegmentReader(ix.storage, ix.schema, source) as reader:
+                    writer.add_reader(reader)
+            writer.commit(merge=False)
+            (segment,) = merging.TOC.read(target.storage, INDEX_NAME).segments
         reader = SegmentReader(open_dir(scratch, indexname=INDEX_NAME).storage, ix.schema, segment)
-        made[way] = (postings(reader), document_rows(reader, ix.schema), segment.doc_count_all())
+        terms = {
+            name: [(term, reader.doc_frequency(name, term)) for term in reader.lexicon(name)]
+            for name in ix.schema.names()
+            if ix.schema[name].indexed
+        }
+        made[way] = (
+            postings(reader),
+            terms,
+            document_rows(reader, ix.schema),
+            segment.doc_count_all(),
+        )
         reader.close()
-    assert made["anew"][2] == 6 + 3 * (MERGE_FACTOR - 1) + 1 - 3  # r-20 replaced, 2 deleted
-    assert len(made["anew"][0]) > 1_000
-    # Equal but for the order of the fields in the term table (the bulk writer writes
-    # the analyzed text fields last, as in every build): each field's terms in order.
-    anew, copied = made["anew"], made["copied"]
-    assert sorted(anew[0], key=lambda row: row[0]) == sorted(copied[0], key=lambda row: row[0])
-    assert anew[1:] == copied[1:]
-
-
-def test_stored_document_is_the_document_the_article_made(tmp_path):
-    path = tmp_path / "rich.jsonl"
-    path.write_text("\n".join(json.dumps(rich_article(n), ensure_ascii=False) for n in range(8)))
-    problems = []
-    articles = list(read_articles([path], problems.append))
-    assert len(articles) == 8 and not problems
-    stored_names = build_schema().stored_names()
-    for article in articles:
-        doc = indexer.article_document(article)
-        stored = {name: doc[name] for name in stored_names if doc.get(name) is not None}
-        assert indexer.stored_document(stored) == {k: v for k, v in doc.items() if v is not None}
+    assert made["merge_writer"][3] == 6 + 3 * (MERGE_FACTOR - 1) + 1 - 3  # r-20 replaced, 2 deleted
+    assert len(made["merge_writer"][0]) > 1_000
+    longest = max(count for field in made["add_reader"][1].values() for _, count in field)
+    assert longest > 3 * block_limit or block_limit == codec.BLOCK_LIMIT
+    assert made["merge_writer"] == made["add_reader"]
 
 
 def test_a_merge_keeps_the_articles_in_index_order_so_ties_keep_their_order(tmp_path):
