@@ -175,11 +175,12 @@ def test_kept_folders_are_as_readable_as_the_arrays_folder(tmp_path, low_thresho
 @st.composite
 def posting_lists(draw) -> tuple[int, list[tuple[bytes, np.ndarray, np.ndarray]]]:
     """A segment size and posting lists of it, sparse and dense, whole weights up to
-    1,000 (over the uint8 range) or, now and then, fractional ones."""
+    1,000 (over the uint8 range) or, now and then, fractional ones (a list at a time:
+    the packer turns the whole ones packed before into floats)."""
     size = draw(st.integers(1, 300))
-    fractional = draw(st.booleans()) and draw(st.booleans())
     found = []
     for number in range(draw(st.integers(0, 6))):
+        fractional = draw(st.booleans()) and draw(st.booleans())
         ids = sorted(draw(st.sets(st.integers(0, size - 1), min_size=1, max_size=size)))
         weight = st.floats(0.25, 9.75) if fractional else st.integers(1, 1000)
         tf = [draw(weight) for _ in ids]
