@@ -24,7 +24,7 @@ import io
 import pickle
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -90,14 +90,19 @@ def _decoded(data: bytes, offset: int) -> tuple[np.ndarray, np.ndarray]:
         # Each block's ids restart from 0: its first delta is its first id.
         deltas.append(block_deltas[0] - last_id)
         deltas.extend(block_deltas[1:])
-        if block_weights is None:
-            weights.extend([1.0] * block.count)
-        elif isinstance(block_weights, float):
-            weights.extend([block_weights] * block.count)
-        else:
-            weights.extend(block_weights)
+        weights.extend(_weights_of(block_weights, block.count))
         last_id = block.max_id
     return np.cumsum(np.asarray(deltas, dtype=np.int64)), np.asarray(weights, dtype=np.float32)
+
+
+def _weights_of(block_weights, count: int) -> Sequence[float]:
+    """A block's weights, one a posting: stored as None when all are 1, as one float when
+    all are equal, else one a posting."""
+    if block_weights is None:
+        return [1.0] * count
+    if isinstance(block_weights, float):
+        return [block_weights] * count
+    return block_weights
 
 
 def read_whole(
@@ -111,7 +116,7 @@ def read_whole(
     inlined = _inlined(info)
     if inlined is not None:
         ids, weights, values = inlined
-        weights = list(weights) if weights else [1] * len(ids)
+        weights = list(weights) if weights else [1.0] * len(ids)
         return list(ids), weights, None if fixedsize == 0 else list(values)
     offset, length = _list_span(info)
     ids: list[int] = []
@@ -120,12 +125,7 @@ def read_whole(
     for block in _blocks(read(offset, length), offset):
         deltas, block_weights, block_values = block.data()
         ids.extend(accumulate(deltas))  # a block's first delta is its first id
-        if block_weights is None:
-            weights.extend([1] * block.count)
-        elif isinstance(block_weights, float):
-            weights.extend([block_weights] * block.count)
-        else:
-            weights.extend(block_weights)
+        weights.extend(_weights_of(block_weights, block.count))
         if values is None:
             continue
         if fixedsize is None or fixedsize < 0:
