@@ -593,8 +593,8 @@ def _phrase_in_segment(
     unread = local[~_bits_at(read, local)]
     if unread.size:
         found = phrases.matching_docs(lookup, positions, phrase, unread)
-        read_now = np.unpackbits(read, count=segment.size).astype(bool)
-        held_now = np.unpackbits(held, count=segment.size).astype(bool)
+        read_now = np.unpackbits(read, count=segment.size).view(bool)
+        held_now = np.unpackbits(held, count=segment.size).view(bool)
         read_now[unread] = True
         held_now[found] = True
         held = np.packbits(held_now)
