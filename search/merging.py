@@ -29,7 +29,7 @@ pays per segment; so segments are merged here, as Lucene's log/tiered policies d
 A merge writes its segment with ``search.merge_writer``: the stored fields, lengths and
 columns through Whoosh's own per-document copy, the postings a whole term list at a time
 from the sources' files, in term order, one list in memory at a time. Merging 4
-segments of 1,000 generated articles took 19 s that way; Whoosh's ``add_reader`` (each
+segments of 1,000 generated articles took 10.5 s that way; Whoosh's ``add_reader`` (each
 posting stepped through a matcher, pooled and sorted again) took 131 s, and indexing
 the articles anew from their stored fields with the bulk writer, which the smaller
 merges used to do, 48 s while holding the whole segment's postings in memory (about
