@@ -29,12 +29,13 @@ pays per segment; so segments are merged here, as Lucene's log/tiered policies d
 A merge writes its segment with ``search.merge_writer``: the stored fields, lengths and
 columns through Whoosh's own per-document copy, the postings a whole term list at a time
 from the sources' files, in term order, one list in memory at a time. Merging 4
-segments of 1,000 generated articles took 10.5 s that way; Whoosh's ``add_reader`` (each
-posting stepped through a matcher, pooled and sorted again) took 131 s, and indexing
-the articles anew from their stored fields with the bulk writer, which the smaller
-merges used to do, 48 s while holding the whole segment's postings in memory (about
-10 bytes a byte of text). A merge of the 8 segments of tier 3 at a million articles
-(185,000 articles) would have taken about 100 minutes of a core through ``add_reader``.
+segments of 1,000 generated articles took 19 s that way, Whoosh's ``add_reader`` (each
+posting stepped through a matcher, pooled and sorted again) 131 s, and indexing the
+articles anew from their stored fields with the bulk writer, which the smaller merges
+used to do, 48 s, holding the whole segment's postings in memory (about 10 bytes a byte
+of text); all three under the same profiler (10.5 s without it). A merge of the 8
+segments of tier 3 at a million articles (185,000 articles) would have taken about 100
+minutes of a core through ``add_reader``; it took 340 s.
 
 A merge never blocks readers or writers. Under the writer lock it only picks the
 segments and, at the end, swaps them for the merged one in a new table of contents;
